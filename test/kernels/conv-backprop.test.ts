@@ -1,0 +1,122 @@
+// Conv2D / DepthwiseConv2dNative gradient kernels on wasm vs the cpu backend and
+// vs a float64 loop reference. For dilation > 1 only the reference counts: the
+// cpu backend's backprop kernels (Conv2D and depthwise) ignore the dilation.
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
+
+const TOL = 1e-4;
+
+interface ConvCase {
+  readonly name: string;
+  readonly x: [number, number, number, number];
+  readonly k: [number, number];
+  /** conv2d: output channels; depthwise: channel multiplier. */
+  readonly out: number;
+  readonly stride: number | [number, number];
+  readonly pad: "same" | "valid";
+  readonly dilation: number;
+}
+
+const CONV_CASES: ConvCase[] = [
+  { name: "7x9 b1 3x3 s1 same", x: [1, 7, 9, 3], k: [3, 3], out: 4, stride: 1, pad: "same", dilation: 1 },
+  { name: "7x9 b5 3x3 s2 same", x: [5, 7, 9, 2], k: [3, 3], out: 3, stride: 2, pad: "same", dilation: 1 },
+  { name: "7x9 b5 3x2 s3 valid", x: [5, 7, 9, 2], k: [3, 2], out: 5, stride: 3, pad: "valid", dilation: 1 },
+  { name: "8x8 b2 1x1 s2 valid", x: [2, 8, 8, 3], k: [1, 1], out: 4, stride: 2, pad: "valid", dilation: 1 },
+  { name: "9x7 b5 5x5 s1 valid", x: [5, 9, 7, 4], k: [5, 5], out: 6, stride: 1, pad: "valid", dilation: 1 },
+  { name: "9x7 b1 4x4 s[2,1] same", x: [1, 9, 7, 3], k: [4, 4], out: 2, stride: [2, 1], pad: "same", dilation: 1 },
+  { name: "7x9 b5 3x3 s3 same", x: [5, 7, 9, 3], k: [3, 3], out: 4, stride: 3, pad: "same", dilation: 1 },
+  { name: "7x9 b1 3x3 d2 same", x: [1, 7, 9, 3], k: [3, 3], out: 4, stride: 1, pad: "same", dilation: 2 },
+  { name: "9x9 b5 3x3 d2 valid", x: [5, 9, 9, 2], k: [3, 3], out: 3, stride: 1, pad: "valid", dilation: 2 },
+];
+
+function pair(v: number | [number, number]): [number, number] {
+  return typeof v === "number" ? [v, v] : v;
+}
+
+function geometry(c: ConvCase, depthwise: boolean) {
+  const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.x[3], c.out];
+  const info = tf.backend_util.computeConv2DInfo(c.x, filterShape, c.stride, c.dilation, c.pad, undefined, depthwise);
+  return { filterShape, info, dyShape: info.outShape as number[] };
+}
+
+/**
+ * Float64 loop reference for both gradients of
+ *   y[b,oh,ow,o] = sum x[b, oh*sh + kh*d - pt, ow*sw + kw*d - pl, i] * W[kh,kw,i,o]
+ * (for depthwise, input channel i = o / M only).
+ */
+function referenceGrads(c: ConvCase, depthwise: boolean, x: Arr, w: Arr, dy: Arr): { dx: Arr; dw: Arr } {
+  const { info } = geometry(c, depthwise);
+  const [sh, sw] = pair(c.stride);
+  const [n, H, W, ci] = c.x;
+  const [KH, KW] = c.k;
+  const co = info.outChannels;
+  const M = depthwise ? c.out : 1;
+  const dx = new Float64Array(x.data.length);
+  const dw = new Float64Array(w.data.length);
+  for (let b = 0; b < n; b++)
+    for (let oh = 0; oh < info.outHeight; oh++)
+      for (let ow = 0; ow < info.outWidth; ow++)
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const h = oh * sh + kh * c.dilation - info.padInfo.top;
+            const wc = ow * sw + kw * c.dilation - info.padInfo.left;
+            if (h < 0 || h >= H || wc < 0 || wc >= W) continue;
+            for (let o = 0; o < co; o++) {
+              const g = dy.data[((b * info.outHeight + oh) * info.outWidth + ow) * co + o]!;
+              const inputs = depthwise ? [Math.floor(o / M)] : Array.from({ length: ci }, (_, i) => i);
+              for (const i of inputs) {
+                const xi = ((b * H + h) * W + wc) * ci + i;
+                const wi = depthwise ? (kh * KW + kw) * co + o : ((kh * KW + kw) * ci + i) * co + o;
+                dx[xi] += g * w.data[wi]!;
+                dw[wi] += g * x.data[xi]!;
+              }
+            }
+          }
+  return { dx: { shape: x.shape, data: Float32Array.from(dx) }, dw: { shape: w.shape, data: Float32Array.from(dw) } };
+}
+
+beforeAll(initBothBackends);
+
+for (const depthwise of [false, true]) {
+  const kind = depthwise ? "DepthwiseConv2dNative" : "Conv2D";
+  const cases = depthwise
+    ? CONV_CASES.flatMap((c) => [{ ...c, out: 1 }, { ...c, name: `${c.name} M2`, out: 2 }])
+        .filter((c) => !(c.dilation > 1 && pair(c.stride).some((s) => s > 1)))
+    : CONV_CASES;
+  describe(`${kind} gradients on wasm`, () => {
+    for (const c of cases) {
+      it(c.name, async () => {
+        const { filterShape, dyShape } = geometry(c, depthwise);
+        const x = randomArr(c.x, 1), w = randomArr(filterShape, 2), dy = randomArr(dyShape, 3);
+        const base = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dilations: c.dilation };
+        const dwFn = () => tf.engine().runKernel(`${kind}BackpropFilter`, { x: toTensor(x), dy: toTensor(dy) }, { ...base, filterShape }) as tf.Tensor;
+        const dxFn = () => tf.engine().runKernel(`${kind}BackpropInput`, { dy: toTensor(dy), filter: toTensor(w) }, { ...base, inputShape: c.x }) as tf.Tensor;
+        const ref = referenceGrads(c, depthwise, x, w, dy);
+        const dwWasm = await runOn("wasm", dwFn);
+        const dxWasm = await runOn("wasm", dxFn);
+        expect(dwWasm.shape).toEqual(filterShape);
+        expect(dxWasm.shape).toEqual(c.x);
+        expect(relErr(dwWasm, ref.dw)).toBeLessThan(TOL);
+        expect(relErr(dxWasm, ref.dx)).toBeLessThan(TOL);
+        // The cpu backend agrees wherever it gets the geometry right (no dilation).
+        if (c.dilation === 1) {
+          const dwCpu = await runOn("cpu", dwFn);
+          const dxCpu = await runOn("cpu", dxFn);
+          expect(relErr(dwWasm, dwCpu)).toBeLessThan(TOL);
+          expect(relErr(dxWasm, dxCpu)).toBeLessThan(TOL);
+        }
+      });
+    }
+  });
+}
+
+describe("harness sanity", () => {
+  it("a 1x1 conv gradient equals hand-computed values", async () => {
+    // x = [1,2] (one pixel, 2 channels), W = [[3],[4]]: y = 11; dy = 1 -> dW = x, dx = W.
+    const { wasm } = await wasmVsCpu(() =>
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: tf.tensor4d([1, 2], [1, 1, 1, 2]), dy: tf.tensor4d([1], [1, 1, 1, 1]) },
+        { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [1, 1, 2, 1] }) as tf.Tensor);
+    expect(Array.from(wasm.data)).toEqual([1, 2]);
+  });
+});
