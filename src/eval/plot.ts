@@ -90,8 +90,9 @@ export function plotSpec(runs: readonly PlotRun[], opts: PlotOptions = {}): TopL
 
 /** Render the plot to an SVG string. */
 export async function plotSvg(runs: readonly PlotRun[], opts: PlotOptions = {}): Promise<string> {
-  const compiled = compile(plotSpec(runs, opts)).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  // Errors only: vega-lite warns about the legend encode merge we ask for, and a CLI should not echo that.
+  const compiled = compile(plotSpec(runs, opts), { logger: vega.logger(vega.Error) }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Error });
   try {
     return await view.toSVG();
   } finally {
