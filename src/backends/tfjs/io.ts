@@ -1,0 +1,91 @@
+/**
+ * Save and load a tf.LayersModel as `model.json` + `weights.bin` in a directory, without
+ * tfjs-node (pure tfjs has no `file://` handler). The files are the standard tfjs layers format,
+ * so `tf.loadLayersModel` (with tfjs-node or over HTTP) and the tfjs converter can read them.
+ *
+ * Writes are atomic per file (temp file + rename): `weights.bin` first, then `model.json`, so a
+ * reader never sees a model.json whose weights have not been written. Importing this module
+ * registers the backend's custom layers, which loading needs.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "./layers/index.js";
+
+export const MODEL_FILE = "model.json";
+export const WEIGHTS_FILE = "weights.bin";
+
+export interface SaveOptions {
+  /** Stored as `userDefinedMetadata` in model.json (e.g. the spec hash and seed). */
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** The model.json written by `saveModel` (tfjs "layers-model" format). */
+interface ModelJson {
+  readonly format: "layers-model";
+  readonly generatedBy: string;
+  readonly convertedBy: null;
+  readonly modelTopology: unknown;
+  readonly weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  readonly userDefinedMetadata?: Record<string, unknown>;
+}
+
+/** Write `dir/model.json` and `dir/weights.bin` (creating `dir`). Training config is not saved. */
+export async function saveModel(model: tf.LayersModel, dir: string, opts: SaveOptions = {}): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }),
+  );
+  if (!artifacts?.modelTopology || !artifacts.weightSpecs) throw new Error(`saving ${model.name}: tfjs produced no topology or weight specs`);
+  const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
+  const json: ModelJson = {
+    format: "layers-model",
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs }],
+    ...(opts.metadata ? { userDefinedMetadata: opts.metadata } : {}),
+  };
+  await mkdir(dir, { recursive: true });
+  await writeAtomic(join(dir, WEIGHTS_FILE), new Uint8Array(weights));
+  await writeAtomic(join(dir, MODEL_FILE), JSON.stringify(json));
+}
+
+export interface LoadedModel {
+  readonly model: tf.LayersModel;
+  /** `userDefinedMetadata` of model.json, or null. */
+  readonly metadata: Record<string, unknown> | null;
+}
+
+/** Read a directory written by `saveModel` (or any single-shard tfjs layers model). */
+export async function loadModelWithMetadata(dir: string): Promise<LoadedModel> {
+  const json = JSON.parse(await readFile(join(dir, MODEL_FILE), "utf8")) as ModelJson;
+  if (json.format !== undefined && json.format !== "layers-model") throw new Error(`${join(dir, MODEL_FILE)}: format "${json.format}" is not a layers model`);
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  const shards = await Promise.all(json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(join(dir, p))));
+  const weightData = tf.io.CompositeArrayBuffer.join(shards.map(toArrayBuffer));
+  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData }));
+  return { model, metadata: json.userDefinedMetadata ?? null };
+}
+
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  return (await loadModelWithMetadata(dir)).model;
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+}
+
+function toArrayBuffer(buffer: Buffer): ArrayBuffer {
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+}
