@@ -3,21 +3,18 @@
  * Exit codes: 0 success, 1 the input has errors (or a run failed), 2 usage errors or unreadable files.
  */
 import { Command, CommanderError } from "commander";
-import { createRequire } from "node:module";
 import { registerCheck } from "./check.js";
 import { registerInspect } from "./inspect.js";
+import { registerTrain } from "./train.js";
 import { EXIT, processIo, UsageError, writeLine, type Io } from "./io.js";
+import { version } from "./version.js";
 
-const require = createRequire(import.meta.url);
-
-export function version(): string {
-  return (require("../../../package.json") as { version: string }).version;
-}
+export { version };
 
 type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Subcommands in help order. Later parts add theirs here. */
-const SUBCOMMANDS: Register[] = [registerCheck, registerInspect];
+const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain];
 
 /** Extra subcommands registered by optional modules (kept separate so `check` starts fast). */
 export const lazySubcommands: Register[] = [];
