@@ -61,7 +61,8 @@ export function checkDistill(entries: readonly Entry[] | null, sectionSpan: Span
     ({ mode, teachers } = readTeachers(written?.value, exits, bag));
   }
   if (weight === 0 && options.has("weight")) bag.report("MEX3903", options.get("weight")!.value.span);
-  else if (exits.length > 0 && teachers.every((t) => t.length === 0)) {
+  // After MEX2013 the teacher sets are unknown, not empty: no "no teacher" warning on top.
+  else if (exits.length > 0 && !(written && clauses.length > 0) && teachers.every((t) => t.length === 0)) {
     bag.report("MEX3904", written?.value.span ?? sectionSpan ?? exits[0]!.nameSpan);
   }
   return { mode, teachers, weight, temperature };

@@ -190,7 +190,8 @@ class ConstantEnv implements Env {
   }
 
   lookup(name: string, span: Span): Value | undefined {
-    if (name === "classes") return this.classes();
+    // Without a `classes` declaration (already reported as MEX2014) uses are silent, not "unknown name".
+    if (name === "classes") return this.classes() ?? { kind: "bad", span };
     const decl = this.declared.get(name);
     if (!decl) return undefined;
     if (span.start < decl.span.start || this.inProgress.has(name)) {
@@ -332,7 +333,8 @@ function checkExits(items: readonly ExitItem[], stageDecls: readonly StageDecl[]
     checked.push({ item, stageIndex, head: lowered.nodes, outShape: lowered.outShape });
   }
   const lastStage = stages.length - 1;
-  if (lastStage >= 0 && !byStage.has(lastStage)) {
+  // Any exit written after the last stage counts, even one dropped above for a duplicate name.
+  if (lastStage >= 0 && !items.some((item) => item.after.name === stageNames[lastStage])) {
     bag.report("MEX2008", stageDecls[lastStage]!.name.span, { stage: stageNames[lastStage]! });
   }
   return checked.sort((a, b) => a.stageIndex - b.stageIndex);
