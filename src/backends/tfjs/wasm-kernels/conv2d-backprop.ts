@@ -6,7 +6,7 @@
 //   y[b,oh,ow,o] = sum_{kh,kw,i} x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] * W[kh,kw,i,o].
 import type { TensorInfo, NamedAttrMap } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
-import { type WasmBackend, allocF32, disposeAll, f32, transpose, xnnConv2d } from "./wasm-internals.js";
+import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, xnnConv2d } from "./wasm-internals.js";
 
 export interface ConvGeometry {
   batch: number;
@@ -57,46 +57,76 @@ export function convGeometry(xShape: number[], filterShape: number[], attrs: Nam
   };
 }
 
+/** Tunables; mutable so tests can force the chunked paths on small shapes. */
+export const convTuning = {
+  /** Upper bound on im2col buffer elements (16 MB of float32) before the batch is processed in chunks. */
+  im2colMaxElements: 4 * 1024 * 1024,
+};
+
 /**
- * dW[kh,kw,i,o] = sum_{b,oh,ow} x[b, kh*d + oh*s - pt, ...,i] * dy[b,oh,ow,o].
- * Read as a forward conv with batch and channel roles swapped: input
- * X' = x^T [ci,H,W,n] ("batch" ci, "channels" n), filter F' = dy^T [OH,OW,n,co],
- * stride' = d, dilation' = s, same top/left padding; its output O[i,kh,kw,o]
- * (cropped to KH x KW) is dW transposed.
+ * dW[kh,kw,i,o] = sum_{b,oh,ow} x[b, oh*s + kh*d - pt, ...,i] * dy[b,oh,ow,o]
+ *              = (im2colT(x) . dy2d)[(kh,kw,i), o]
+ * with im2colT(x)[(kh,kw,i), (b,oh,ow)] built here and dy2d = dy as [b*OH*OW, co]:
+ * one plain (non-transposed) matmul, which XNNPACK runs at full speed (the wasm
+ * BatchMatMul with transposeA is ~10x slower, and so was a forward conv with batch
+ * and channels swapped). Large batches are processed in chunks to bound memory.
  */
 export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
-  const xT = transpose(backend, x, [3, 1, 2, 0]);
-  const dyT = transpose(backend, dy, [1, 2, 0, 3]);
-  // Bottom/right padding so the output covers KH x KW (extra rows are cropped).
-  const needH = (g.kH - 1) * g.dilationH + (g.outH - 1) * g.strideH + 1;
-  const needW = (g.kW - 1) * g.dilationW + (g.outW - 1) * g.strideW + 1;
-  const o = xnnConv2d(backend, xT, dyT, {
-    filterHeight: g.outH, filterWidth: g.outW,
-    padTop: g.padTop, padLeft: g.padLeft,
-    padBottom: Math.max(0, needH - g.inH - g.padTop),
-    padRight: Math.max(0, needW - g.inW - g.padLeft),
-    strideHeight: g.dilationH, strideWidth: g.dilationW,
-    dilationHeight: g.strideH, dilationWidth: g.strideW,
-  });
-  disposeAll(backend, [xT, dyT]);
+  const K = g.kH * g.kW * g.inC;
+  const pixels = g.outH * g.outW;
+  const chunk = Math.max(1, Math.min(g.batch, Math.floor(convTuning.im2colMaxElements / (K * pixels))));
+  if (chunk === g.batch) {
+    const cols = im2colTransposed(backend, x, g, 0, g.batch);
+    const dw = callWasmKernel("BatchMatMul", backend, { a: cols, b: { ...dy, shape: [g.batch * pixels, g.outC] } },
+      { transposeA: false, transposeB: false });
+    disposeAll(backend, [cols]);
+    return { ...dw, shape: [g.kH, g.kW, g.inC, g.outC] };
+  }
+  const acc = new Float64Array(K * g.outC);
+  for (let b0 = 0; b0 < g.batch; b0 += chunk) {
+    const b1 = Math.min(g.batch, b0 + chunk);
+    const cols = im2colTransposed(backend, x, g, b0, b1);
+    const dyPart = allocF32(backend, [(b1 - b0) * pixels, g.outC]);
+    f32(backend, dyPart).set(f32(backend, dy).subarray(b0 * pixels * g.outC, b1 * pixels * g.outC));
+    const part = callWasmKernel("BatchMatMul", backend, { a: cols, b: dyPart }, { transposeA: false, transposeB: false });
+    const p = f32(backend, part);
+    for (let i = 0; i < acc.length; i++) acc[i] += p[i]!;
+    disposeAll(backend, [cols, dyPart, part]);
+  }
   const dw = allocF32(backend, [g.kH, g.kW, g.inC, g.outC]);
-  cropAndTransposeFilterGrad(f32(backend, o), o.shape as number[], f32(backend, dw), g);
-  disposeAll(backend, [o]);
+  f32(backend, dw).set(acc);
   return dw;
 }
 
-/** out[kh,kw,i,o] = src[i,kh,kw,o] for kh < KH, kw < KW (src may be larger spatially). */
-function cropAndTransposeFilterGrad(src: Float32Array, srcShape: number[], out: Float32Array, g: ConvGeometry): void {
-  const [, sh, sw, co] = srcShape as [number, number, number, number];
-  let dst = 0;
+/** cols[(kh,kw,i), (b,oh,ow)] = x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] (0 in the padding), for b in [b0, b1). */
+function im2colTransposed(backend: WasmBackend, x: TensorInfo, g: ConvGeometry, b0: number, b1: number): TensorInfo {
+  const P = (b1 - b0) * g.outH * g.outW;
+  const C = g.inC;
+  const cols = allocF32(backend, [g.kH * g.kW * C, P]);
+  const xs = f32(backend, x);
+  const out = f32(backend, cols);
   for (let kh = 0; kh < g.kH; kh++) {
     for (let kw = 0; kw < g.kW; kw++) {
-      for (let i = 0; i < g.inC; i++) {
-        const base = ((i * sh + kh) * sw + kw) * co;
-        for (let o = 0; o < co; o++) out[dst++] = src[base + o]!;
+      const rowBase = (kh * g.kW + kw) * C * P;
+      let p = 0;
+      for (let b = b0; b < b1; b++) {
+        for (let oh = 0; oh < g.outH; oh++) {
+          const h = oh * g.strideH + kh * g.dilationH - g.padTop;
+          const rowInside = h >= 0 && h < g.inH;
+          for (let ow = 0; ow < g.outW; ow++, p++) {
+            const w = ow * g.strideW + kw * g.dilationW - g.padLeft;
+            if (!rowInside || w < 0 || w >= g.inW) {
+              for (let i = 0; i < C; i++) out[rowBase + i * P + p] = 0;
+              continue;
+            }
+            const xBase = ((b * g.inH + h) * g.inW + w) * C;
+            for (let i = 0; i < C; i++) out[rowBase + i * P + p] = xs[xBase + i]!;
+          }
+        }
       }
     }
   }
+  return cols;
 }
 
 /**

@@ -4,10 +4,15 @@
 // replacements route the heavy work through XNNPACK forward convolutions (see
 // conv2d-backprop.ts) or tight typed-array loops.
 import * as tf from "@tensorflow/tfjs";
+import { backend_util } from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-internals.js";
 import { conv2dBackpropFilterWasm, conv2dBackpropInputWasm, convGeometry } from "./conv2d-backprop.js";
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from "./depthwise-backprop.js";
+import { tileWasm } from "./tile.js";
+import { reduceSumWasm } from "./reduce.js";
+import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
+import { registerDilatedConvGradients } from "./dilated-conv-gradients.js";
 
 type Inputs = Record<string, TensorInfo>;
 type MexKernel = (inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap) => TensorInfo;
@@ -15,16 +20,30 @@ type MexKernel = (inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap) => 
 /** Stock wasm kernels we replaced, kept as fallbacks for cases our fast paths decline. */
 const stockKernels = new Map<string, KernelConfig>();
 
-function input(inputs: Inputs, name: string, kernel: string): TensorInfo {
+function anyInput(inputs: Inputs, name: string, kernel: string): TensorInfo {
   const t = inputs[name];
   if (t === undefined) throw new Error(`mex wasm ${kernel}: missing input '${name}'`);
+  return t;
+}
+
+function input(inputs: Inputs, name: string, kernel: string): TensorInfo {
+  const t = anyInput(inputs, name, kernel);
   if (t.dtype !== "float32") throw new Error(`mex wasm ${kernel}: input '${name}' must be float32, got ${t.dtype}`);
   return t;
 }
 
+/** Backends on which a stock kernel's setupFunc (its cwrap) has run; the engine only sets up registered kernels. */
+const stockSetUp = new WeakMap<WasmBackend, Set<string>>();
+
 function callStock(name: string, inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap): TensorInfo {
   const stock = stockKernels.get(name);
   if (stock === undefined) throw new Error(`mex wasm ${name}: no fallback kernel for this geometry`);
+  let done = stockSetUp.get(backend);
+  if (done === undefined) stockSetUp.set(backend, (done = new Set()));
+  if (!done.has(name)) {
+    stock.setupFunc?.(backend as never);
+    done.add(name);
+  }
   const out = (stock.kernelFunc as KernelFunc)({ inputs, backend: backend as never, attrs });
   return Array.isArray(out) ? out[0]! : out;
 }
@@ -57,12 +76,67 @@ const depthwiseBackpropInput: MexKernel = (inputs, backend, attrs) => {
   return depthwiseBackpropInputWasm(backend, dy, filter, g);
 };
 
+const tile: MexKernel = (inputs, backend, attrs) => {
+  const x = anyInput(inputs, "x", "Tile");
+  if (x.dtype === "string") return callStock("Tile", inputs, backend, attrs);
+  return tileWasm(backend, x, attrs["reps"] as number[]);
+};
+
+function reduction(name: "Sum" | "Mean"): MexKernel {
+  return (inputs, backend, attrs) => {
+    const x = anyInput(inputs, "x", name);
+    const out = reduceSumWasm(backend, x, attrs["axis"] as number | number[], attrs["keepDims"] === true, name === "Mean");
+    return out ?? callStock(name, inputs, backend, attrs);
+  };
+}
+
+function poolInfo(x: TensorInfo, attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs["filterSize"] as [number, number] | number,
+    attrs["strides"] as [number, number] | number,
+    1,
+    attrs["pad"] as "same" | "valid" | number,
+    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
+  );
+}
+
+const maxPoolGrad: MexKernel = (inputs, backend, attrs) => {
+  const dy = input(inputs, "dy", "MaxPoolGrad");
+  const x = input(inputs, "input", "MaxPoolGrad");
+  return maxPoolGradWasm(backend, dy, x, poolInfo(x, attrs));
+};
+
+const avgPoolGrad: MexKernel = (inputs, backend, attrs) => {
+  const dy = input(inputs, "dy", "AvgPoolGrad");
+  const x = input(inputs, "input", "AvgPoolGrad");
+  return avgPoolGradWasm(backend, dy, x, poolInfo(x, attrs));
+};
+
+/**
+ * Identity shares the input's buffer (reference counted), as the cpu backend
+ * does; the stock wasm Identity copies, and the engine calls it ~60 times per
+ * training step (tf.clone, gradient bookkeeping).
+ */
+const identity: MexKernel = (inputs, backend, attrs) => {
+  const x = anyInput(inputs, "x", "Identity");
+  if (x.dtype === "string") return callStock("Identity", inputs, backend, attrs);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
 /** Kernel name -> implementation. Exported so tests can enumerate what we register. */
 export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["Conv2DBackpropFilter", conv2dBackpropFilter],
   ["Conv2DBackpropInput", conv2dBackpropInput],
   ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
   ["DepthwiseConv2dNativeBackpropInput", depthwiseBackpropInput],
+  ["Tile", tile],
+  ["Sum", reduction("Sum")],
+  ["Mean", reduction("Mean")],
+  ["MaxPoolGrad", maxPoolGrad],
+  ["AvgPoolGrad", avgPoolGrad],
+  ["Identity", identity],
 ];
 
 const MEX_MARK = Symbol.for("mex.wasmTrainingKernel");
@@ -80,10 +154,12 @@ function toKernelFunc(kernel: MexKernel): KernelFunc {
 
 /**
  * Registers the mex training kernels on the 'wasm' backend, replacing stock
- * ones where ours are faster. Idempotent. Returns the names of the kernels
- * that are now served by mex.
+ * ones where ours are faster, and (globally, for every backend) gradients for
+ * dilated Conv2D / DepthwiseConv2dNative, which tfjs-core rejects. Idempotent.
+ * Returns the names of the kernels now served by mex on wasm.
  */
 export function registerWasmTrainingKernels(): string[] {
+  registerDilatedConvGradients();
   const names: string[] = [];
   for (const [kernelName, kernel] of MEX_WASM_KERNELS) {
     names.push(kernelName);

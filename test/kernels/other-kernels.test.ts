@@ -1,0 +1,116 @@
+// Tile, Sum/Mean, pooling gradients and Identity on wasm vs the cpu backend,
+// plus small hand-computed cases.
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
+
+const TOL = 1e-4;
+
+beforeAll(initBothBackends);
+
+async function expectAgree(fn: () => tf.Tensor): Promise<Arr> {
+  const { wasm, cpu } = await wasmVsCpu(fn);
+  expect(wasm.shape).toEqual(cpu.shape);
+  expect(relErr(wasm, cpu)).toBeLessThan(TOL);
+  return wasm;
+}
+
+describe("Tile on wasm", () => {
+  it("tiles [1,2] twice into [1,2,1,2]", async () => {
+    const out = await runOn("wasm", () => tf.tile(tf.tensor2d([[1, 2]]), [1, 2]));
+    expect(Array.from(out.data)).toEqual([1, 2, 1, 2]);
+  });
+  const cases: Array<[number[], number[]]> = [
+    [[1, 1, 1, 5], [5, 7, 9, 1]],
+    [[2, 3], [3, 2]],
+    [[3], [4]],
+    [[2, 1, 3], [1, 4, 2]],
+    [[2, 3, 1, 2], [2, 1, 3, 1]],
+  ];
+  for (const [shape, reps] of cases) {
+    it(`[${shape}] x [${reps}]`, async () => {
+      const x = randomArr(shape, 11);
+      await expectAgree(() => tf.tile(toTensor(x), reps));
+    });
+  }
+  it("int32 and bool keep their values", async () => {
+    const ints = await runOn("wasm", () => tf.tile(tf.tensor2d([[1, -2]], [1, 2], "int32"), [2, 2]).toFloat());
+    expect(Array.from(ints.data)).toEqual([1, -2, 1, -2, 1, -2, 1, -2]);
+    const bools = await runOn("wasm", () => tf.tile(tf.tensor1d([true, false], "bool"), [3]).toFloat());
+    expect(Array.from(bools.data)).toEqual([1, 0, 1, 0, 1, 0]);
+  });
+});
+
+describe("Sum and Mean on wasm", () => {
+  it("sums a 2x3 matrix by rows and columns", async () => {
+    const cols = await runOn("wasm", () => tf.sum(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), 0));
+    expect(Array.from(cols.data)).toEqual([5, 7, 9]);
+    const rows = await runOn("wasm", () => tf.mean(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), 1));
+    expect(Array.from(rows.data)).toEqual([2, 5]);
+  });
+  const axesCases: Array<number[] | null> = [[0, 1, 2], [1, 2], [3], null, [0], [2, 3], [0, 2], [1]];
+  for (const axes of axesCases) {
+    for (const keepDims of [false, true]) {
+      it(`axes ${JSON.stringify(axes)} keepDims ${keepDims}`, async () => {
+        const x = randomArr([5, 7, 9, 3], 12);
+        await expectAgree(() => tf.sum(toTensor(x), axes ?? undefined, keepDims));
+        await expectAgree(() => tf.mean(toTensor(x), axes ?? undefined, keepDims));
+      });
+    }
+  }
+  it("large batch-norm style reduction keeps float32 accuracy", async () => {
+    const x = randomArr([64, 28, 28, 8], 13);
+    await expectAgree(() => tf.sum(toTensor(x), [0, 1, 2]));
+  });
+  it("int32 sums fall back to the stock kernel", async () => {
+    const out = await runOn("wasm", () => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0).toFloat());
+    expect(Array.from(out.data)).toEqual([4, 6]);
+  });
+});
+
+describe("pooling gradients on wasm", () => {
+  it("max pool routes the gradient to the window maximum (first one on ties)", async () => {
+    // One 2x2 window [[1,3],[3,0]]: the first 3 (row-major) gets dy = 5.
+    const dx = await runOn("wasm", () =>
+      tf.grad((x: tf.Tensor4D) => tf.maxPool(x, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([5], [1, 1, 1, 1])));
+    expect(Array.from(dx.data)).toEqual([0, 5, 0, 0]);
+  });
+  it("avg pool spreads dy evenly over the window", async () => {
+    const dx = await runOn("wasm", () =>
+      tf.grad((x: tf.Tensor4D) => tf.avgPool(x, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([8], [1, 1, 1, 1])));
+    expect(Array.from(dx.data)).toEqual([2, 2, 2, 2]);
+  });
+  const cases: Array<{ name: string; x: [number, number, number, number]; f: number | [number, number]; s: number | [number, number]; pad: "same" | "valid" }> = [
+    { name: "7x9 b5 2x2 s2 valid", x: [5, 7, 9, 3], f: 2, s: 2, pad: "valid" },
+    { name: "7x9 b1 3x3 s2 same", x: [1, 7, 9, 4], f: 3, s: 2, pad: "same" },
+    { name: "7x9 b5 3x3 s1 same", x: [5, 7, 9, 2], f: 3, s: 1, pad: "same" },
+    { name: "9x7 b5 3x2 s3 valid", x: [5, 9, 7, 3], f: [3, 2], s: 3, pad: "valid" },
+    { name: "8x8 b2 2x2 s[2,1] same", x: [2, 8, 8, 5], f: 2, s: [2, 1], pad: "same" },
+  ];
+  for (const c of cases) {
+    for (const ties of [false, true]) {
+      it(`${c.name}${ties ? " with ties (relu'd, rounded)" : ""}`, async () => {
+        const raw = randomArr(c.x, 21);
+        // Rounded, rectified inputs put equal values (many zeros) in most windows.
+        const x = ties ? { shape: raw.shape, data: raw.data.map((v) => Math.max(0, Math.round(v * 2))) } : raw;
+        const outShape = tf.backend_util.computePool2DInfo(c.x, c.f, c.s, 1, c.pad).outShape as number[];
+        const dy = randomArr(outShape, 22);
+        await expectAgree(() => tf.grad((t: tf.Tensor4D) => tf.maxPool(t, c.f, c.s, c.pad))(toTensor(x) as tf.Tensor4D, toTensor(dy)));
+        await expectAgree(() => tf.grad((t: tf.Tensor4D) => tf.avgPool(t, c.f, c.s, c.pad))(toTensor(x) as tf.Tensor4D, toTensor(dy)));
+      });
+    }
+  }
+});
+
+describe("Identity on wasm", () => {
+  it("a clone outlives its source and leaks nothing", async () => {
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
