@@ -9,6 +9,8 @@ import type { NodeInfo } from "./layers.js";
 
 export interface CheckOptions {
   readonly limits?: Partial<CheckLimits>;
+  /** `section.option` keys overridden with --set (see src/check/overrides.ts). */
+  readonly overridden?: ReadonlySet<string>;
 }
 
 export interface CheckResult {
@@ -31,7 +33,7 @@ export function checkSource(text: string, file = "<input>", options: CheckOption
   // Later phases do not run on input that failed to parse: their findings would be noise.
   if (bag.hasErrors || !model) return finish(null, bag, source, parsed.ast, []);
   try {
-    const { ir, infos } = checkModel(model, text, file, bag, { ...DEFAULT_LIMITS, ...options.limits });
+    const { ir, infos } = checkModel(model, text, file, bag, { ...DEFAULT_LIMITS, ...options.limits }, options.overridden);
     return finish(ir, bag, source, parsed.ast, infos);
   } catch (error) {
     // Hostile input must never crash the tool: an internal failure becomes a diagnostic.

@@ -37,7 +37,7 @@ type SectionItem = Extract<ModelItem, { kind: "section" }>;
 
 export const SECTIONS = ["distill", "train"] as const;
 
-export function checkModel(model: ModelDecl, source: string, file: string, bag: DiagnosticBag, limits: CheckLimits = DEFAULT_LIMITS): ModelCheck {
+export function checkModel(model: ModelDecl, source: string, file: string, bag: DiagnosticBag, limits: CheckLimits = DEFAULT_LIMITS, overridden: ReadonlySet<string> = new Set()): ModelCheck {
   const decls = collect(model, bag);
   const env = new ConstantEnv(decls.lets, decls.classes?.value ?? null, bag);
   const infos: NodeInfo[] = [];
@@ -54,7 +54,7 @@ export function checkModel(model: ModelDecl, source: string, file: string, bag: 
   const distillSection = decls.sections.get("distill");
   const distill = checkDistill(distillSection?.entries ?? null, distillSection?.span ?? null, exitRefs, env, bag);
   const baseDir = file.startsWith("<") ? process.cwd() : path.dirname(path.resolve(file));
-  const train = checkTrain(decls.sections.get("train")?.entries ?? null, { env, bag, baseDir });
+  const train = checkTrain(decls.sections.get("train")?.entries ?? null, { env, bag, baseDir, overridden });
 
   env.reportUnused();
   if (bag.hasErrors || input === null || classes === null || stages.some((s) => s === null)) return { ir: null, infos };

@@ -86,6 +86,8 @@ export interface TrainContext {
   readonly bag: DiagnosticBag;
   /** Directory that relative paths in the spec are resolved against. */
   readonly baseDir: string;
+  /** `section.option` keys set on the command line (`--set`), which relax some cross-option checks. */
+  readonly overridden?: ReadonlySet<string>;
 }
 
 export function checkTrain(entries: readonly Entry[] | null, ctx: TrainContext): TrainIR {
@@ -194,13 +196,14 @@ function readSchedule(value: Value | undefined, epochs: number, ctx: TrainContex
   const gamma = r.number("gamma", 0.1, { gt: 0, le: 1 });
   const list = r.intList("milestones", { ge: 1 });
   if (!list) return { kind: "multistep", milestones: [], gamma };
-  checkMilestones(list.values, list.spans, epochs, ctx.bag);
+  checkMilestones(list.values, list.spans, epochs, ctx.bag, ctx.overridden?.has("train.epochs") ?? false);
   return { kind: "multistep", milestones: list.values, gamma };
 }
 
-function checkMilestones(values: readonly number[], spans: readonly Span[], epochs: number, bag: DiagnosticBag): void {
+/** A smoke-test run shortened with --set train.epochs=N keeps the spec's milestones, with a warning. */
+function checkMilestones(values: readonly number[], spans: readonly Span[], epochs: number, bag: DiagnosticBag, epochsOverridden: boolean): void {
   values.forEach((value, i) => {
     if (i > 0 && value <= values[i - 1]!) bag.report("MEX3008", spans[i]!, { prev: values[i - 1]!, value });
-    else if (value >= epochs) bag.report("MEX3009", spans[i]!, { value, epochs });
+    else if (value >= epochs) bag.report(epochsOverridden ? "MEX3906" : "MEX3009", spans[i]!, { value, epochs });
   });
 }

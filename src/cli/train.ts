@@ -55,7 +55,10 @@ async function runTrain(specFile: string, options: Record<string, unknown>, io: 
   });
   const original = await readSpec(specFile);
   const text = applyOverrides(original, overrides);
-  const checked = checkSource(text, overrides.length > 0 ? `${specFile} (with --set)` : specFile, { limits: limitsFromOptions(options) });
+  const checked = checkSource(text, overrides.length > 0 ? `${specFile} (with --set)` : specFile, {
+    limits: limitsFromOptions(options),
+    overridden: new Set(overrides.map((o) => `${o.section}.${o.option}`)),
+  });
   const color = shouldColor(io.stderr);
   for (const d of checked.diagnostics) writeLine(io.stderr, `${renderText(d, checked.source, { color })}\n`);
   if (!checked.ir) return EXIT.failed;

@@ -83,6 +83,7 @@ export const CODES = {
   MEX3902: w("exit '{name}' costs {percent}% of the next exit '{next}' ({macs} vs {nextMacs} MACs)", "An exit that costs almost as much as the next one saves little compute.", "move it after an earlier stage or make its head cheaper"),
   MEX3903: w("distillation weight is 0: the distill section has no effect", "With C = 0 the objective is the exit-wise loss.", "remove the distill section for exit-wise training"),
   MEX3904: w("no exit has a teacher: the distill section has no effect", "With every T(m) empty the distillation term is 0."),
+  MEX3906: w("milestone {value} never takes effect with {epochs} epochs (epochs set by --set)", "A shortened run (--set train.epochs=N) skips the milestones beyond it; in a spec file this is error MEX3009."),
   MEX3905: w("constant '{name}' is never used", "A `let` constant that nothing refers to.", "remove it"),
 
   // --- MEX4xxx: shapes and costs ---------------------------------------------------------
