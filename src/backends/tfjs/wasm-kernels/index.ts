@@ -13,6 +13,7 @@ import { tileWasm } from "./tile.js";
 import { reduceSumWasm } from "./reduce.js";
 import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
 import { registerDilatedConvGradients } from "./dilated-conv-gradients.js";
+import { registerLeanGradients } from "./lean-gradients.js";
 
 type Inputs = Record<string, TensorInfo>;
 type MexKernel = (inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap) => TensorInfo;
@@ -125,6 +126,14 @@ const identity: MexKernel = (inputs, backend, attrs) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+/** Cast to the same dtype shares the buffer (the stock kernel copies; tfjs casts float32 activations to float32 often). */
+const cast: MexKernel = (inputs, backend, attrs) => {
+  const x = anyInput(inputs, "x", "Cast");
+  if (x.dtype === "string" || attrs["dtype"] !== x.dtype) return callStock("Cast", inputs, backend, attrs);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
 /** Kernel name -> implementation. Exported so tests can enumerate what we register. */
 export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["Conv2DBackpropFilter", conv2dBackpropFilter],
@@ -137,6 +146,7 @@ export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["MaxPoolGrad", maxPoolGrad],
   ["AvgPoolGrad", avgPoolGrad],
   ["Identity", identity],
+  ["Cast", cast],
 ];
 
 const MEX_MARK = Symbol.for("mex.wasmTrainingKernel");
@@ -155,11 +165,13 @@ function toKernelFunc(kernel: MexKernel): KernelFunc {
 /**
  * Registers the mex training kernels on the 'wasm' backend, replacing stock
  * ones where ours are faster, and (globally, for every backend) gradients for
- * dilated Conv2D / DepthwiseConv2dNative, which tfjs-core rejects. Idempotent.
+ * dilated Conv2D / DepthwiseConv2dNative, which tfjs-core rejects, plus leaner
+ * FusedBatchNorm / Mean / Sum gradients (lean-gradients.ts). Idempotent.
  * Returns the names of the kernels now served by mex on wasm.
  */
 export function registerWasmTrainingKernels(): string[] {
   registerDilatedConvGradients();
+  registerLeanGradients();
   const names: string[] = [];
   for (const [kernelName, kernel] of MEX_WASM_KERNELS) {
     names.push(kernelName);

@@ -28,8 +28,7 @@ export function maxPoolGradWasm(backend: WasmBackend, dy: TensorInfo, input: Ten
       const h0 = oh * sh - pt;
       for (let ow = 0; ow < OW; ow++, dyBase += C) {
         const w0 = ow * sw - pl;
-        best.fill(-Infinity);
-        where.fill(-1);
+        let seen = false;
         for (let fh = 0; fh < effH; fh += dh) {
           const h = h0 + fh;
           if (h < 0 || h >= H) continue;
@@ -37,6 +36,15 @@ export function maxPoolGradWasm(backend: WasmBackend, dy: TensorInfo, input: Ten
             const w = w0 + fw;
             if (w < 0 || w >= W) continue;
             const base = ((b * H + h) * W + w) * C;
+            if (!seen) {
+              // The first in-bounds element starts the running maximum (no per-window fill).
+              for (let c = 0; c < C; c++) {
+                best[c] = xs[base + c]!;
+                where[c] = base + c;
+              }
+              seen = true;
+              continue;
+            }
             for (let c = 0; c < C; c++) {
               const v = xs[base + c]!;
               if (v > best[c]!) {
@@ -46,10 +54,8 @@ export function maxPoolGradWasm(backend: WasmBackend, dy: TensorInfo, input: Ten
             }
           }
         }
-        for (let c = 0; c < C; c++) {
-          const at = where[c]!;
-          if (at >= 0) out[at] += dys[dyBase + c]!;
-        }
+        if (!seen) continue;
+        for (let c = 0; c < C; c++) out[where[c]!] += dys[dyBase + c]!;
       }
     }
   }
