@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./check.js";
 import { registerInspect } from "./inspect.js";
 import { registerTrain } from "./train.js";
+import { registerExport } from "./export.js";
 import { EXIT, processIo, UsageError, writeLine, type Io } from "./io.js";
 import { version } from "./version.js";
 
@@ -14,7 +15,7 @@ export { version };
 type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Subcommands in help order. Later parts add theirs here. */
-const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain];
+const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain, registerExport];
 
 /** Extra subcommands registered by optional modules (kept separate so `check` starts fast). */
 export const lazySubcommands: Register[] = [];
