@@ -131,34 +131,90 @@ function im2colTransposed(backend: WasmBackend, x: TensorInfo, g: ConvGeometry, 
 
 /**
  * dx[b,h,w,i] = sum dy[b,oh,ow,o] * W[kh,kw,i,o] over h = oh*s + kh*d - pt.
- * With dy spread out by the stride (zeros between rows/cols, "dyS") this is a
- * stride-1 forward conv of dyS with the flipped, in/out-swapped filter
- * Wf[kh',kw',o,i] = W[KH-1-kh', KW-1-kw', i, o], dilation d and top padding
- * (KH-1)*d - pt. Returns null when the padding would be negative (exotic
- * explicit paddings); callers then fall back to the stock kernel.
+ * Stride 1: a forward conv (XNNPACK) of dy with the flipped, in/out-swapped
+ * filter Wf[kh',kw',o,i] = W[KH-1-kh', KW-1-kw', i, o], dilation d and top
+ * padding (KH-1)*d - pt. Strided convs (where that conv would run over a
+ * zero-spread dy, s^2 times the work) and exotic paddings use col2im instead.
  */
-export function conv2dBackpropInputWasm(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
+export function conv2dBackpropInputWasm(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
   const effH = (g.kH - 1) * g.dilationH + 1;
   const effW = (g.kW - 1) * g.dilationW + 1;
-  const spreadH = (g.outH - 1) * g.strideH + 1;
-  const spreadW = (g.outW - 1) * g.strideW + 1;
   const padTop = effH - 1 - g.padTop;
   const padLeft = effW - 1 - g.padLeft;
-  const padBottom = g.inH - 1 + effH - spreadH - padTop;
-  const padRight = g.inW - 1 + effW - spreadW - padLeft;
-  if (padTop < 0 || padLeft < 0 || padBottom < 0 || padRight < 0) return null;
-
+  const padBottom = g.inH - 1 + effH - g.outH - padTop;
+  const padRight = g.inW - 1 + effW - g.outW - padLeft;
+  const strided = g.strideH > 1 || g.strideW > 1;
+  if (strided || padTop < 0 || padLeft < 0 || padBottom < 0 || padRight < 0) {
+    return conv2dBackpropInputCol2im(backend, dy, filter, g);
+  }
   const wf = allocF32(backend, [g.kH, g.kW, g.outC, g.inC]);
   flipAndSwapFilter(f32(backend, filter), f32(backend, wf), g.kH, g.kW, g.inC, g.outC);
-  const spread = g.strideH > 1 || g.strideW > 1 ? spreadByStride(backend, dy, g, spreadH, spreadW) : dy;
-  const dx = xnnConv2d(backend, spread, wf, {
+  const dx = xnnConv2d(backend, dy, wf, {
     filterHeight: g.kH, filterWidth: g.kW,
     padTop, padLeft, padBottom, padRight,
     strideHeight: 1, strideWidth: 1,
     dilationHeight: g.dilationH, dilationWidth: g.dilationW,
   });
-  disposeAll(backend, spread === dy ? [wf] : [wf, spread]);
+  disposeAll(backend, [wf]);
   return dx;
+}
+
+/**
+ * dcol = dy2d . W2d^T ([b*OH*OW, co] x [co, KH*KW*ci], one plain matmul), then
+ * col2im scatters each column block back onto the input pixels it came from.
+ */
+function conv2dBackpropInputCol2im(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
+  const K = g.kH * g.kW * g.inC;
+  const pixels = g.outH * g.outW;
+  const wT = allocF32(backend, [g.outC, K]);
+  transposeMatrix(f32(backend, filter), f32(backend, wT), K, g.outC);
+  const dx = allocF32(backend, [g.batch, g.inH, g.inW, g.inC]);
+  f32(backend, dx).fill(0);
+  const chunk = Math.max(1, Math.min(g.batch, Math.floor(convTuning.im2colMaxElements / (K * pixels))));
+  for (let b0 = 0; b0 < g.batch; b0 += chunk) {
+    const b1 = Math.min(g.batch, b0 + chunk);
+    let dyPart: TensorInfo;
+    if (b0 === 0 && b1 === g.batch) {
+      dyPart = { ...dy, shape: [g.batch * pixels, g.outC] };
+    } else {
+      dyPart = allocF32(backend, [(b1 - b0) * pixels, g.outC]);
+      f32(backend, dyPart).set(f32(backend, dy).subarray(b0 * pixels * g.outC, b1 * pixels * g.outC));
+    }
+    const cols = callWasmKernel("BatchMatMul", backend, { a: dyPart, b: wT }, { transposeA: false, transposeB: false });
+    col2imAdd(f32(backend, cols), f32(backend, dx), g, b0, b1);
+    disposeAll(backend, dyPart.dataId === dy.dataId ? [cols] : [cols, dyPart]);
+  }
+  disposeAll(backend, [wT]);
+  return dx;
+}
+
+/** out[c, r] = src[r, c] for src [rows, cols]. */
+function transposeMatrix(src: Float32Array, out: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
+  }
+}
+
+/** dx[b, oh*s + kh*d - pt, ow*s + kw*d - pl, :] += cols[(b,oh,ow), (kh,kw), :] for b in [b0, b1). */
+function col2imAdd(cols: Float32Array, dx: Float32Array, g: ConvGeometry, b0: number, b1: number): void {
+  const C = g.inC;
+  let src = 0;
+  for (let b = b0; b < b1; b++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        for (let kh = 0; kh < g.kH; kh++) {
+          const h = oh * g.strideH + kh * g.dilationH - g.padTop;
+          const rowInside = h >= 0 && h < g.inH;
+          for (let kw = 0; kw < g.kW; kw++, src += C) {
+            const w = ow * g.strideW + kw * g.dilationW - g.padLeft;
+            if (!rowInside || w < 0 || w >= g.inW) continue;
+            const dst = ((b * g.inH + h) * g.inW + w) * C;
+            for (let i = 0; i < C; i++) dx[dst + i] += cols[src + i]!;
+          }
+        }
+      }
+    }
+  }
 }
 
 function flipAndSwapFilter(w: Float32Array, out: Float32Array, kH: number, kW: number, ci: number, co: number): void {
@@ -171,23 +227,4 @@ function flipAndSwapFilter(w: Float32Array, out: Float32Array, kH: number, kW: n
       }
     }
   }
-}
-
-/** [n,OH,OW,c] -> [n,(OH-1)*sh+1,(OW-1)*sw+1,c] with zeros between the original rows/columns. */
-function spreadByStride(backend: WasmBackend, dy: TensorInfo, g: ConvGeometry, spreadH: number, spreadW: number): TensorInfo {
-  const out = allocF32(backend, [g.batch, spreadH, spreadW, g.outC]);
-  const src = f32(backend, dy);
-  const dst = f32(backend, out);
-  dst.fill(0);
-  const c = g.outC;
-  for (let b = 0; b < g.batch; b++) {
-    for (let oh = 0; oh < g.outH; oh++) {
-      const srcRow = (b * g.outH + oh) * g.outW * c;
-      const dstRow = (b * spreadH + oh * g.strideH) * spreadW * c;
-      for (let ow = 0; ow < g.outW; ow++) {
-        dst.set(src.subarray(srcRow + ow * c, srcRow + (ow + 1) * c), dstRow + ow * g.strideW * c);
-      }
-    }
-  }
-  return out;
 }

@@ -60,7 +60,7 @@ const conv2dBackpropInput: MexKernel = (inputs, backend, attrs) => {
   const dy = input(inputs, "dy", "Conv2DBackpropInput");
   const filter = input(inputs, "filter", "Conv2DBackpropInput");
   const g = convGeometry(attrs["inputShape"] as number[], filter.shape, attrs);
-  return conv2dBackpropInputWasm(backend, dy, filter, g) ?? callStock("Conv2DBackpropInput", inputs, backend, attrs);
+  return conv2dBackpropInputWasm(backend, dy, filter, g);
 };
 
 const depthwiseBackpropFilter: MexKernel = (inputs, backend, attrs) => {
