@@ -3,15 +3,19 @@
  *   // expect: MEX2001@7:16 MEX3004@20:13
  * (code@line:column, 1-based, in the order `mex check` reports them). The test asserts
  *  (a) the checker's diagnostics equal that line exactly, and
- *  (b) the text output, as `mex check` prints it, equals test/baselines/<name>.txt.
+ *  (b) the text output, exactly as `mex check` prints it (the CLI's runCheck, no colour), equals
+ *      test/baselines/<name>.txt.
  * UPDATE_BASELINES=1 rewrites the baselines instead of comparing (review the diff by eye).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { CODES } from "../../src/diagnostics/codes.js";
-import { locate, renderText, summary } from "../../src/diagnostics/render.js";
+import { locate } from "../../src/diagnostics/render.js";
+import { DEFAULT_LIMITS } from "../../src/check/index.js";
+import { runCheck } from "../../src/cli/check.js";
 
 const CASES = "test/cases";
 const BASELINES = "test/baselines";
@@ -34,18 +38,26 @@ export function parseExpect(text: string): string[] {
   return match[1]!.trim().split(/\s+/).filter(Boolean);
 }
 
-/** Exactly what `mex check FILE` prints on stdout (without colour). */
-function renderLikeCli(file: string, text: string): { got: string[]; output: string } {
+/** The checker's diagnostics as code@line:col. */
+function positions(file: string, text: string): string[] {
   const result = checkSource(text, file);
-  const got = result.diagnostics.map((d) => {
+  return result.diagnostics.map((d) => {
     const loc = locate(d, result.source);
     return `${d.code}@${loc.line}:${loc.column}`;
   });
-  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = result.diagnostics.length - errors;
-  const blocks = result.diagnostics.map((d) => `${renderText(d, result.source, { color: false })}\n\n`);
-  const last = errors + warnings === 0 ? `ok: ${summary(0, 0, 1)}` : summary(errors, warnings, 1);
-  return { got, output: `${blocks.join("")}${last}\n` };
+}
+
+/** Exactly what `mex check FILE` prints on stdout without colour: the CLI's own runCheck, captured. */
+async function renderLikeCli(file: string): Promise<string> {
+  let out = "";
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      out += String(chunk);
+      done();
+    },
+  });
+  await runCheck([file], "text", DEFAULT_LIMITS, { stdout: sink, stderr: sink });
+  return out;
 }
 
 describe("golden corpus", () => {
@@ -65,11 +77,11 @@ describe("golden corpus", () => {
 
   for (const file of files) {
     const name = file.replace(/\.mex$/, "");
-    it(name, () => {
+    it(name, async () => {
       const specPath = `${CASES}/${file}`;
       const text = readFileSync(specPath, "utf8");
-      const { got, output } = renderLikeCli(specPath, text);
-      expect(got).toEqual(parseExpect(text));
+      expect(positions(specPath, text)).toEqual(parseExpect(text));
+      const output = await renderLikeCli(specPath);
       const baseline = path.join(BASELINES, `${name}.txt`);
       if (UPDATE) {
         mkdirSync(BASELINES, { recursive: true });
