@@ -3,7 +3,11 @@
 // cpu backend's backprop kernels (Conv2D and depthwise) ignore the dilation.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
+import type { TensorInfo } from "@tensorflow/tfjs";
 import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
+import { convGeometry } from "../../src/backends/tfjs/wasm-kernels/conv2d-backprop.js";
+import { depthwiseBackpropInputWasm, depthwiseBackpropInputXnn } from "../../src/backends/tfjs/wasm-kernels/depthwise-backprop.js";
+import type { WasmBackend } from "../../src/backends/tfjs/wasm-kernels/wasm-internals.js";
 
 const TOL = 1e-4;
 
@@ -119,4 +123,31 @@ describe("harness sanity", () => {
         { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [1, 1, 2, 1] }) as tf.Tensor);
     expect(Array.from(wasm.data)).toEqual([1, 2]);
   });
+});
+
+describe("depthwise input-gradient paths agree", () => {
+  // The registered kernel uses XNNPACK; the JS loop serves paddings it declines. Compare both directly.
+  const cases: Array<[string, number[], number[], number, number]> = [
+    ["7x9 b5 M1 s1 d1", [5, 7, 9, 3], [3, 3, 3, 1], 1, 1],
+    ["7x9 b5 M2 s2 d1", [5, 7, 9, 3], [3, 3, 3, 2], 2, 1],
+    ["9x9 b1 M2 s1 d2", [1, 9, 9, 2], [3, 3, 2, 2], 1, 2],
+    ["8x7 b2 M1 s3 d1", [2, 8, 7, 4], [2, 3, 4, 1], 3, 1],
+  ];
+  for (const [name, xShape, wShape, stride, dilation] of cases) {
+    it(name, async () => {
+      await tf.setBackend("wasm");
+      const backend = tf.backend() as unknown as WasmBackend;
+      const g = convGeometry(xShape, wShape, { strides: stride, pad: "same", dilations: dilation }, true);
+      const dy = toTensor(randomArr([g.batch, g.outH, g.outW, g.outC], 41));
+      const w = toTensor(randomArr(wShape, 42));
+      const viaXnn = depthwiseBackpropInputXnn(backend, dy, w, g);
+      const viaJs = depthwiseBackpropInputWasm(backend, dy, w, g);
+      expect(viaXnn).not.toBeNull();
+      const read = (t: TensorInfo): Arr => ({ shape: t.shape.slice(), data: Float32Array.from(backend.typedArrayFromHeap(t)) });
+      expect(relErr(read(viaXnn!), read(viaJs))).toBeLessThan(TOL);
+      backend.disposeData(viaXnn!.dataId);
+      backend.disposeData(viaJs.dataId);
+      tf.dispose([dy, w]);
+    });
+  }
 });

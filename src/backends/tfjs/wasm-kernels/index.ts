@@ -8,7 +8,7 @@ import { backend_util } from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-internals.js";
 import { conv2dBackpropFilterWasm, conv2dBackpropInputWasm, convGeometry } from "./conv2d-backprop.js";
-import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from "./depthwise-backprop.js";
+import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm, depthwiseBackpropInputXnn } from "./depthwise-backprop.js";
 import { tileWasm } from "./tile.js";
 import { reduceSumWasm } from "./reduce.js";
 import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
@@ -74,7 +74,7 @@ const depthwiseBackpropInput: MexKernel = (inputs, backend, attrs) => {
   const dy = input(inputs, "dy", "DepthwiseConv2dNativeBackpropInput");
   const filter = input(inputs, "filter", "DepthwiseConv2dNativeBackpropInput");
   const g = convGeometry(attrs["inputShape"] as number[], filter.shape, attrs, true);
-  return depthwiseBackpropInputWasm(backend, dy, filter, g);
+  return depthwiseBackpropInputXnn(backend, dy, filter, g) ?? depthwiseBackpropInputWasm(backend, dy, filter, g);
 };
 
 const tile: MexKernel = (inputs, backend, attrs) => {

@@ -74,14 +74,17 @@ export interface XnnConvGeometry {
   strideWidth: number;
 }
 
-type RawConv2d = (...args: number[]) => void;
-const rawConv2dByBackend = new WeakMap<WasmBackend, RawConv2d>();
+type RawConv = (...args: number[]) => void;
+const rawConvByBackend = new WeakMap<WasmBackend, Map<string, RawConv>>();
 
-function rawConv2d(backend: WasmBackend): RawConv2d {
-  let fn = rawConv2dByBackend.get(backend);
+/** The C entry points `Conv2D` and `DepthwiseConv2dNative` share one 19-number signature. */
+function rawConv(backend: WasmBackend, name: "Conv2D" | "DepthwiseConv2dNative"): RawConv {
+  let fns = rawConvByBackend.get(backend);
+  if (fns === undefined) rawConvByBackend.set(backend, (fns = new Map()));
+  let fn = fns.get(name);
   if (fn === undefined) {
-    fn = backend.wasm.cwrap("Conv2D", null, new Array<string>(19).fill("number")) as RawConv2d;
-    rawConv2dByBackend.set(backend, fn);
+    fn = backend.wasm.cwrap(name, null, new Array<string>(19).fill("number")) as RawConv;
+    fns.set(name, fn);
   }
   return fn;
 }
@@ -94,15 +97,28 @@ function rawConv2d(backend: WasmBackend): RawConv2d {
  * when that tensor is disposed, so temporary filters are fine.
  */
 export function xnnConv2d(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, g: XnnConvGeometry): TensorInfo {
+  return xnnConv(backend, "Conv2D", x, filter, g, filter.shape[3]!);
+}
+
+/**
+ * Depthwise version of xnnConv2d: filter [fh, fw, c, m], output channel c*m + j
+ * (tfjs layout), output [n, oh, ow, c*m].
+ */
+export function xnnDepthwiseConv2d(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, g: XnnConvGeometry): TensorInfo {
+  return xnnConv(backend, "DepthwiseConv2dNative", x, filter, g, filter.shape[2]! * filter.shape[3]!);
+}
+
+function xnnConv(
+  backend: WasmBackend, name: "Conv2D" | "DepthwiseConv2dNative", x: TensorInfo, filter: TensorInfo, g: XnnConvGeometry, co: number,
+): TensorInfo {
   const [n, h, w, ci] = x.shape as [number, number, number, number];
-  const co = filter.shape[3]!;
   const effH = (g.filterHeight - 1) * g.dilationHeight + 1;
   const effW = (g.filterWidth - 1) * g.dilationWidth + 1;
   const outH = Math.floor((h + g.padTop + g.padBottom - effH) / g.strideHeight) + 1;
   const outW = Math.floor((w + g.padLeft + g.padRight - effW) / g.strideWidth) + 1;
   if (outH <= 0 || outW <= 0) throw new Error(`mex xnnConv2d: empty output ${outH}x${outW}`);
   const out = allocF32(backend, [n, outH, outW, co]);
-  rawConv2d(backend)(
+  rawConv(backend, name)(
     tensorId(backend, x), n, h, w,
     tensorId(backend, filter), g.filterHeight, g.filterWidth,
     g.padTop, g.padRight, g.padBottom, g.padLeft, /* isSamePad */ 0,
