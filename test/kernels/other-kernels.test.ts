@@ -72,12 +72,12 @@ describe("pooling gradients on wasm", () => {
   it("max pool routes the gradient to the window maximum (first one on ties)", async () => {
     // One 2x2 window [[1,3],[3,0]]: the first 3 (row-major) gets dy = 5.
     const dx = await runOn("wasm", () =>
-      tf.grad((x: tf.Tensor4D) => tf.maxPool(x, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([5], [1, 1, 1, 1])));
+      tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([5], [1, 1, 1, 1])));
     expect(Array.from(dx.data)).toEqual([0, 5, 0, 0]);
   });
   it("avg pool spreads dy evenly over the window", async () => {
     const dx = await runOn("wasm", () =>
-      tf.grad((x: tf.Tensor4D) => tf.avgPool(x, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([8], [1, 1, 1, 1])));
+      tf.grad((x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, 2, 2, "valid"))(tf.tensor4d([1, 3, 3, 0], [1, 2, 2, 1]), tf.tensor4d([8], [1, 1, 1, 1])));
     expect(Array.from(dx.data)).toEqual([2, 2, 2, 2]);
   });
   const cases: Array<{ name: string; x: [number, number, number, number]; f: number | [number, number]; s: number | [number, number]; pad: "same" | "valid" }> = [
@@ -95,8 +95,8 @@ describe("pooling gradients on wasm", () => {
         const x = ties ? { shape: raw.shape, data: raw.data.map((v) => Math.max(0, Math.round(v * 2))) } : raw;
         const outShape = tf.backend_util.computePool2DInfo(c.x, c.f, c.s, 1, c.pad).outShape as number[];
         const dy = randomArr(outShape, 22);
-        await expectAgree(() => tf.grad((t: tf.Tensor4D) => tf.maxPool(t, c.f, c.s, c.pad))(toTensor(x) as tf.Tensor4D, toTensor(dy)));
-        await expectAgree(() => tf.grad((t: tf.Tensor4D) => tf.avgPool(t, c.f, c.s, c.pad))(toTensor(x) as tf.Tensor4D, toTensor(dy)));
+        await expectAgree(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, c.f, c.s, c.pad))(toTensor(x), toTensor(dy)));
+        await expectAgree(() => tf.grad((t: tf.Tensor) => tf.avgPool(t as tf.Tensor4D, c.f, c.s, c.pad))(toTensor(x), toTensor(dy)));
       });
     }
   }

@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { registerWasmTrainingKernels } from "./wasm-kernels/index.js";
+import { registerTrainingGradients, registerWasmTrainingKernels } from "./wasm-kernels/index.js";
 
 export type BackendChoice = "auto" | "node" | "wasm" | "cpu";
 
@@ -83,6 +83,8 @@ async function useCpu(reasonPrefix: string): Promise<BackendInfo> {
  * (cpu is the last resort).
  */
 export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
+  // Backend-independent gradient fixes (dilated convs) and speed-ups (batch norm).
+  registerTrainingGradients();
   switch (choice) {
     case "cpu":
       return useCpu("requested; ");

@@ -163,15 +163,24 @@ function toKernelFunc(kernel: MexKernel): KernelFunc {
 }
 
 /**
+ * Gradient configs for every backend (gradients are global in tfjs): dilated
+ * Conv2D / DepthwiseConv2dNative, which tfjs-core 4.22 rejects, and leaner
+ * FusedBatchNorm / Mean / Sum gradients (same maths, fewer passes). Idempotent.
+ * Note: tf.fused.conv2d (what tf.layers.conv2d runs) has its own gradient
+ * closure in tfjs-core that still rejects dilation; dilated convs must use tf.conv2d.
+ */
+export function registerTrainingGradients(): void {
+  registerDilatedConvGradients();
+  registerLeanGradients();
+}
+
+/**
  * Registers the mex training kernels on the 'wasm' backend, replacing stock
- * ones where ours are faster, and (globally, for every backend) gradients for
- * dilated Conv2D / DepthwiseConv2dNative, which tfjs-core rejects, plus leaner
- * FusedBatchNorm / Mean / Sum gradients (lean-gradients.ts). Idempotent.
+ * ones where ours are faster, plus registerTrainingGradients(). Idempotent.
  * Returns the names of the kernels now served by mex on wasm.
  */
 export function registerWasmTrainingKernels(): string[] {
-  registerDilatedConvGradients();
-  registerLeanGradients();
+  registerTrainingGradients();
   const names: string[] = [];
   for (const [kernelName, kernel] of MEX_WASM_KERNELS) {
     names.push(kernelName);
