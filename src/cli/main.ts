@@ -7,6 +7,10 @@ import { registerCheck } from "./check.js";
 import { registerInspect } from "./inspect.js";
 import { registerTrain } from "./train.js";
 import { registerExport } from "./export.js";
+import { registerFmt } from "./fmt.js";
+import { registerInit } from "./init.js";
+import { registerGraph } from "./graph.js";
+import { registerLsp } from "./lsp.js";
 import { EXIT, processIo, UsageError, writeLine, type Io } from "./io.js";
 import { version } from "./version.js";
 
@@ -15,7 +19,7 @@ export { version };
 type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Subcommands in help order. Later parts add theirs here. */
-const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain, registerExport];
+const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain, registerExport, registerFmt, registerInit, registerGraph, registerLsp];
 
 /** Extra subcommands registered by optional modules (kept separate so `check` starts fast). */
 export const lazySubcommands: Register[] = [];
