@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../check/index.js";
-import { renderText, shouldColor } from "../diagnostics/render.js";
+import { writeDiagnostics } from "../diagnostics/render.js";
 import type { ModelIR } from "../ir/model.js";
 import { buildModel } from "../backends/tfjs/build.js";
 import { extractWeights } from "../backends/tfjs/weights.js";
@@ -48,9 +48,9 @@ export function registerExport(program: Command, io: Io, setCode: (code: number)
     .option("--onnx <file>", "output .onnx file (required)")
     .option("--opset <n>", `ai.onnx opset, ${MIN_OPSET}..${MAX_OPSET}`, String(DEFAULT_OPSET))
     .option("--early-exit", "one batch-1 graph that stops at the first confident exit (nested If)", false)
-    .option("--thresholds <list>", "early exit: confidence thresholds t1,t2,... for all exits but the last (inf closes an exit)")
-    .option("--from-eval <file>", "early exit: take thresholds from a `mex eval --format json` report")
-    .option("--budget <macs>", "with --from-eval: best top-1 point with expected MACs <= this (e.g. 2.5M)")
+    .option("--thresholds <list>", "early exit: max-softmax thresholds t1,t2,... for all exits but the last (off closes an exit)")
+    .option("--from-eval <file>", "early exit: thresholds of a `mex eval --format json` report: its highest-top-1 frontier point")
+    .option("--budget <macs>", "with --from-eval: instead, the highest-top-1 point with expected MACs <= this (e.g. 2.5M)")
     .action(async (source: string, options: ExportCliOptions) => {
       setCode(await runExport(source, options, io));
     });
@@ -172,8 +172,7 @@ async function loadSource(source: string, io: Io): Promise<Loaded | null> {
   const text = await readSpec(source);
   const checked = checkSource(text, source);
   if (!checked.ir) {
-    const color = shouldColor(io.stderr);
-    for (const d of checked.diagnostics) writeLine(io.stderr, `${renderText(d, checked.source, { color })}\n`);
+    writeDiagnostics(io.stderr, checked.diagnostics, checked.source);
     writeLine(io.stderr, `mex: ${source} has errors; nothing exported`);
     return null;
   }
@@ -215,7 +214,7 @@ function summaryLine(plan: Plan, ir: ModelIR, size: number, thresholds: readonly
   const head = `wrote ${plan.out} (${size} bytes, opset ${plan.opset})`;
   if (!thresholds) return `${head}: ${ir.name}, outputs ${ir.exits.map((e) => `logits_${e.name}`).join(", ")}`;
   const shown = ir.exits.map((e, m) => `${e.name}>=${Number.isFinite(thresholds[m]!) ? thresholds[m] : "closed"}`).join(" ");
-  const from = chosen ? `; eval point: ${chosen.rule}: top-1 ${chosen.top1}, expected MACs ${chosen.expectedMacs}` : "";
+  const from = chosen ? `; eval point: ${chosen.rule}: top-1 ${chosen.top1}, expected MACs ${Math.round(chosen.expectedMacs)}` : "";
   return `${head}: ${ir.name} early exit over ${exits} (batch 1), thresholds ${shown}${from}; outputs probs, exit_index`;
 }
 

@@ -15,6 +15,7 @@ import {
   samePads,
 } from "../../src/backends/onnx/index.js";
 import { transpose4 } from "../../src/backends/onnx/lower.js";
+import { toJson } from "../../src/eval/report.js";
 import { irOf } from "./helpers.js";
 
 beforeAll(async () => {
@@ -49,7 +50,10 @@ describe("thresholds", () => {
   const exits = ["e1", "e2", "e3"];
   it("n - 1 values get the last exit's 0 appended", () => expect(parseThresholds("0.5, 0.8", exits)).toEqual({ ok: true, value: [0.5, 0.8, 0] }));
   it("n values with a last 0 are accepted", () => expect(parseThresholds("0.5,0.8,0", exits)).toEqual({ ok: true, value: [0.5, 0.8, 0] }));
-  it("inf closes an exit", () => expect(parseThresholds("inf,0.8", exits)).toEqual({ ok: true, value: [Infinity, 0.8, 0] }));
+  it("inf or off closes an exit", () => {
+    expect(parseThresholds("inf,0.8", exits)).toEqual({ ok: true, value: [Infinity, 0.8, 0] });
+    expect(parseThresholds("0.3,off,0", exits)).toEqual({ ok: true, value: [0.3, Infinity, 0] });
+  });
   it("a last threshold other than 0 is refused", () => {
     const r = parseThresholds("0.5,0.8,0.9", exits);
     expect(r.ok).toBe(false);
@@ -99,6 +103,32 @@ describe("thresholds", () => {
     const one = JSON.stringify({ runs: [{ run: "a", ...JSON.parse(report) }] });
     expect(chooseFromEval(one, exits, null).ok).toBe(true);
   });
+  it("reads what the evaluator's toJson writes (closed exits as null, frontier marks)", () => {
+    const point = (thresholds: number[], expectedMacs: number, top1: number) => ({
+      kind: "threshold" as const,
+      param: 0,
+      thresholds,
+      top1,
+      expectedMacs,
+      expectedMacsCumulative: expectedMacs,
+      exitFractions: [0.5, 0.25, 0.25],
+      valTop1: top1,
+      valExitFractions: [0.5, 0.25, 0.25],
+      valExpectedMacs: expectedMacs,
+    });
+    const cheap = point([0.5, Infinity, 0], 100, 0.7);
+    const good = point([0.9, 0.8, 0], 200, 0.8);
+    const offFrontier = point([0.95, 0.95, 0], 300, 0.85);
+    const json = toJson({
+      exits: exits.map((name, m) => ({ name, cumulativeMacs: 100 * (m + 1) })),
+      anytime: [],
+      budget: [],
+      dynamic: { points: [cheap, good, offFrontier], frontier: [cheap, good], costModel: "path", exitCost: [100, 200, 300] },
+    });
+    expect(chooseFromEval(JSON.stringify(json), exits, null)).toMatchObject({ ok: true, value: { thresholds: [0.9, 0.8, 0], top1: 0.8 } });
+    expect(chooseFromEval(JSON.stringify(json), exits, 150)).toMatchObject({ ok: true, value: { thresholds: [0.5, Infinity, 0] } });
+  });
+
   it("parseMacs", () => {
     expect(parseMacs("2.5M")).toEqual({ ok: true, value: 2_500_000 });
     expect(parseMacs("800k")).toEqual({ ok: true, value: 800_000 });

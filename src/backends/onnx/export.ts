@@ -57,7 +57,8 @@ export function buildOnnxModel(ir: ModelIR, weights: ModelWeights, options: Onnx
   const early = options.earlyExit ?? null;
   if (early) checkThresholds(ir, early.thresholds);
   const graph = early ? earlyExitGraph(ir, early.thresholds, ctx) : multiExitGraph(ir, ctx);
-  const unused = [...weights.keys()].filter((name) => !ctx.initializers.some((t) => t.name!.startsWith(`${name}/`)));
+  const exported = [...ctx.initializerNames];
+  const unused = [...weights.keys()].filter((name) => !exported.some((t) => t.startsWith(`${name}/`)));
   // Closed exits of an early-exit graph legitimately leave their head's weights out.
   const closedHeads = early ? closedHeadNames(ir, early.thresholds) : new Set<string>();
   const stray = unused.filter((name) => !closedHeads.has(name));
@@ -118,7 +119,7 @@ function multiExitGraph(ir: ModelIR, ctx: ExportContext): GraphProto {
   return {
     name: ir.name,
     node: scope.nodes,
-    initializer: ctx.initializers,
+    initializer: scope.initializers,
     input: [valueInfo(INPUT_NAME, DataType.FLOAT, ["N", ...ir.input], inputDoc(ir))],
     output: outputs,
   };
@@ -132,7 +133,8 @@ function stageFeatures(stageOutputs: readonly Value[], exit: ExitIR): Value {
 
 /**
  * The early-exit graph: the main scope computes up to the first open exit; each `If` else-branch
- * continues from the previous stage output (an outer-scope value, which ONNX subgraphs may read).
+ * continues from the previous stage output (an outer-scope value, which ONNX subgraphs may read)
+ * and holds the weights of the stages and heads it computes.
  */
 function earlyExitGraph(ir: ModelIR, thresholds: readonly number[], ctx: ExportContext): GraphProto {
   const scope = new Scope(ctx);
@@ -142,7 +144,7 @@ function earlyExitGraph(ir: ModelIR, thresholds: readonly number[], ctx: ExportC
   return {
     name: ir.name,
     node: scope.nodes,
-    initializer: ctx.initializers,
+    initializer: scope.initializers,
     input: [valueInfo(INPUT_NAME, DataType.FLOAT, [1, ...ir.input], inputDoc(ir))],
     output: outputValues(ir, outputs),
   };
@@ -185,13 +187,13 @@ function continueFrom(ir: ModelIR, thresholds: readonly number[], exitIndex: num
     return;
   }
   const confidence = scope.op("ReduceMax", `${exit.name}/confidence`, [probs], { keepdims: { int: 0 } });
-  const thresholdName = scope.ctx.initializer(floatTensor(`${exit.name}/threshold`, [], Float32Array.of(threshold)));
+  const thresholdName = scope.initializer(floatTensor(`${exit.name}/threshold`, [], Float32Array.of(threshold)));
   const answers = scope.op("GreaterOrEqual", `${exit.name}/answers`, [confidence, thresholdName]);
 
-  const thenScope = new Scope(scope.ctx);
+  const thenScope = new Scope(scope.ctx, `${exit.name}/answer/`);
   const thenOut = { probs: `${exit.name}/then/probs`, index: `${exit.name}/then/exit_index` };
   answer(thenScope, exit, probs, thenOut);
-  const elseScope = new Scope(scope.ctx);
+  const elseScope = new Scope(scope.ctx, `${exit.name}/continue/`);
   const elseOut = { probs: `${exit.name}/else/probs`, index: `${exit.name}/else/exit_index` };
   continueFrom(ir, thresholds, exitIndex + 1, stage, features, elseScope, elseOut);
 
@@ -208,7 +210,7 @@ function answer(scope: Scope, exit: ExitIR, probs: string, outputs: BranchOutput
 }
 
 function branchGraph(name: string, scope: Scope, ir: ModelIR, outputs: BranchOutputs): GraphProto {
-  return { name, node: scope.nodes, output: outputValues(ir, outputs) };
+  return { name, node: scope.nodes, initializer: scope.initializers, output: outputValues(ir, outputs) };
 }
 
 /** Heads of closed (threshold +Infinity, not last) exits: their weights are not exported. */

@@ -40,30 +40,15 @@ export interface Value {
   readonly layout: "nchw" | "native";
 }
 
-/** State shared by every scope of one model: weights, initialisers (all in the main graph), opset. */
+/** State shared by every scope of one model: the weights, the opset, every initialiser name. */
 export class ExportContext {
-  readonly initializers: TensorProto[] = [];
-  private readonly initializerNames = new Set<string>();
+  /** Names of all initialisers in all scopes (they must be unique across the model). */
+  readonly initializerNames = new Set<string>();
 
   constructor(
     readonly weights: ModelWeights,
     readonly opset: number,
   ) {}
-
-  /** Add an initialiser once (shared constants are requested from several places). */
-  initializer(tensor: TensorProto): string {
-    const name = tensor.name!;
-    if (!this.initializerNames.has(name)) {
-      this.initializerNames.add(name);
-      this.initializers.push(tensor);
-    }
-    return name;
-  }
-
-  /** A float scalar constant, named by its value. */
-  scalar(value: number): string {
-    return this.initializer(floatTensor(`mex/const/${value}`, [], Float32Array.of(value)));
-  }
 
   /** The weight of `nodeName` with `role`, checked against the expected shape. */
   weight(nodeName: string, role: WeightRole, shape: readonly number[]): WeightArray {
@@ -81,11 +66,24 @@ export class ExportContext {
   }
 }
 
-/** Collects the nodes of one graph (the main graph or an `If` branch). */
+/**
+ * Collects the nodes and initialisers of one graph (the main graph or an `If` branch).
+ *
+ * Weights live in the scope whose nodes use them, not in the main graph: ONNX Runtime treats an
+ * outer-scope value as a runtime input of a subgraph, so a branch reading its conv weights from
+ * the main graph would lose constant folding, Conv + BatchNormalization fusion and weight
+ * pre-packing (measured: about twice as slow).
+ */
 export class Scope {
   readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly local = new Set<string>();
 
-  constructor(readonly ctx: ExportContext) {}
+  constructor(
+    readonly ctx: ExportContext,
+    /** Prefix of this scope's shared constants ("" in the main graph), keeping names unique model-wide. */
+    readonly prefix = "",
+  ) {}
 
   emit(opType: string, name: string, inputs: readonly string[], outputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}): void {
     this.nodes.push(node(opType, name, inputs, outputs, attrs));
@@ -95,6 +93,22 @@ export class Scope {
   op(opType: string, name: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}): string {
     this.emit(opType, name, inputs, [name], attrs);
     return name;
+  }
+
+  /** Add an initialiser to this scope (once: shared constants are requested from several places). */
+  initializer(tensor: TensorProto): string {
+    const name = tensor.name!;
+    if (this.local.has(name)) return name;
+    if (this.ctx.initializerNames.has(name)) throw new OnnxExportError(`internal error: initialiser ${name} is defined twice`);
+    this.local.add(name);
+    this.ctx.initializerNames.add(name);
+    this.initializers.push(tensor);
+    return name;
+  }
+
+  /** A float scalar constant of this scope, named by its value. */
+  scalar(value: number): string {
+    return this.initializer(floatTensor(`${this.prefix}mex/const/${value}`, [], Float32Array.of(value)));
   }
 }
 
@@ -143,7 +157,7 @@ function lowerOp(n: OpNode, x: Value, scope: Scope): Value {
     case "relu":
       return out(scope.op("Relu", name, [x.name]));
     case "relu6":
-      return out(scope.op("Clip", name, [x.name, scope.ctx.scalar(0), scope.ctx.scalar(6)]));
+      return out(scope.op("Clip", name, [x.name, scope.scalar(0), scope.scalar(6)]));
     case "gelu":
       return out(lowerGelu(name, x.name, scope));
     case "sigmoid":
@@ -207,8 +221,8 @@ function lowerConv(n: OpNodeOf<"conv">, x: Value, scope: Scope): string {
   // which is ONNX's order for group = inC; then HWIO -> OIHW.
   const hwio = depthwise ? [kh, kw, 1, filters] : tfShape;
   const oihw = transpose4(w.data, hwio, [3, 2, 0, 1]);
-  const inputs = [x.name, scope.ctx.initializer(floatTensor(`${n.name}/kernel`, oihw.shape, oihw.data))];
-  if (bias) inputs.push(scope.ctx.initializer(floatTensor(`${n.name}/bias`, [filters], scope.ctx.weight(n.name, "bias", [filters]).data)));
+  const inputs = [x.name, scope.initializer(floatTensor(`${n.name}/kernel`, oihw.shape, oihw.data))];
+  if (bias) inputs.push(scope.initializer(floatTensor(`${n.name}/bias`, [filters], scope.ctx.weight(n.name, "bias", [filters]).data)));
   else if (scope.ctx.hasWeight(n.name, "bias")) throw new OnnxExportError(`${n.name}: has bias weights but the IR says bias=false`, n.name);
   return scope.op("Conv", n.name, inputs, {
     dilations: { ints: [dilation[0], dilation[1]] },
@@ -224,8 +238,8 @@ function lowerDense(n: OpNodeOf<"dense">, x: Value, scope: Scope): string {
   const inF = x.shape[0]!;
   const { units, bias } = n.args;
   const w = scope.ctx.weight(n.name, "kernel", [inF, units]);
-  const inputs = [x.name, scope.ctx.initializer(floatTensor(`${n.name}/kernel`, [inF, units], w.data))];
-  if (bias) inputs.push(scope.ctx.initializer(floatTensor(`${n.name}/bias`, [units], scope.ctx.weight(n.name, "bias", [units]).data)));
+  const inputs = [x.name, scope.initializer(floatTensor(`${n.name}/kernel`, [inF, units], w.data))];
+  if (bias) inputs.push(scope.initializer(floatTensor(`${n.name}/bias`, [units], scope.ctx.weight(n.name, "bias", [units]).data)));
   else if (scope.ctx.hasWeight(n.name, "bias")) throw new OnnxExportError(`${n.name}: has bias weights but the IR says bias=false`, n.name);
   // Gemm with transB = 0 takes the tfjs [in, out] kernel as it is.
   return scope.op("Gemm", n.name, inputs, { alpha: { float: 1 }, beta: { float: 1 }, transA: { int: 0 }, transB: { int: 0 } });
@@ -238,17 +252,17 @@ function lowerBn(n: OpNodeOf<"bn">, x: Value, scope: Scope): string {
   }
   const c = x.shape[x.shape.length - 1]!;
   const roles: WeightRole[] = ["gamma", "beta", "movingMean", "movingVariance"];
-  const inputs = roles.map((role) => scope.ctx.initializer(floatTensor(`${n.name}/${role}`, [c], scope.ctx.weight(n.name, role, [c]).data)));
+  const inputs = roles.map((role) => scope.initializer(floatTensor(`${n.name}/${role}`, [c], scope.ctx.weight(n.name, role, [c]).data)));
   return scope.op("BatchNormalization", n.name, [x.name, ...inputs], { epsilon: { float: n.args.epsilon } });
 }
 
 /** x * 0.5 * (1 + erf(x / sqrt 2)), in the order the tfjs Gelu layer computes it. */
 function lowerGelu(name: string, x: string, scope: Scope): string {
-  const scaled = scope.op("Mul", `${name}/scaled`, [x, scope.ctx.scalar(Math.SQRT1_2)]);
+  const scaled = scope.op("Mul", `${name}/scaled`, [x, scope.scalar(Math.SQRT1_2)]);
   const erf = scope.op("Erf", `${name}/erf`, [scaled]);
-  const onePlus = scope.op("Add", `${name}/one_plus`, [erf, scope.ctx.scalar(1)]);
+  const onePlus = scope.op("Add", `${name}/one_plus`, [erf, scope.scalar(1)]);
   const times = scope.op("Mul", `${name}/times_x`, [x, onePlus]);
-  return scope.op("Mul", name, [times, scope.ctx.scalar(0.5)]);
+  return scope.op("Mul", name, [times, scope.scalar(0.5)]);
 }
 
 function lowerPool(n: OpNodeOf<"maxpool"> | OpNodeOf<"avgpool">, x: Value, scope: Scope): string {

@@ -3,7 +3,7 @@
  * a `mex eval --format json` report. Errors are values (`Result`), worded for the command line.
  *
  * Threshold semantics (the evaluator's): exit m answers when its max softmax >= theta_m; +Infinity
- * (`inf` on the command line, null in eval JSON) closes the exit; the last exit always answers
+ * (`inf` or `off` on the command line, null in eval JSON) closes the exit; the last exit always answers
  * (theta = 0).
  */
 
@@ -14,15 +14,15 @@ const fail = <T>(error: string): Result<T> => ({ ok: false, error });
 
 /**
  * Parse `t1,t2,...`: either one value per exit except the last (the last is then 0), or one per
- * exit with the last 0. Values are numbers >= 0 or inf/infinity (closed exit).
+ * exit with the last 0. Values are numbers >= 0, or inf/infinity/off (closed exit, as `mex eval --thresholds`).
  */
 export function parseThresholds(text: string, exitNames: readonly string[]): Result<number[]> {
   const n = exitNames.length;
   const parts = text.split(",").map((p) => p.trim());
   const values: number[] = [];
   for (const part of parts) {
-    const value = /^(\+?inf|\+?infinity)$/i.test(part) ? Number.POSITIVE_INFINITY : part === "" ? Number.NaN : Number(part);
-    if (Number.isNaN(value)) return fail(`threshold '${part}' is not a number (use numbers >= 0, or inf to close an exit)`);
+    const value = /^(\+?inf|\+?infinity|off)$/i.test(part) ? Number.POSITIVE_INFINITY : part === "" ? Number.NaN : Number(part);
+    if (Number.isNaN(value)) return fail(`threshold '${part}' is not a number (use numbers >= 0, or inf/off to close an exit)`);
     if (value < 0) return fail(`threshold ${part} is negative: thresholds are confidences, >= 0 (0 = always answer)`);
     values.push(value);
   }
