@@ -114,3 +114,31 @@ describe("Identity on wasm", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe("FusedBatchNorm forward on wasm", () => {
+  it("normalises one channel by hand-computed statistics", async () => {
+    // (x - 1) * 2 / sqrt(3 + 1) + 0.5 = x - 0.5
+    const out = await runOn("wasm", () =>
+      tf.batchNorm(tf.tensor4d([1, 2, 3, 5], [1, 2, 2, 1]), tf.tensor1d([1]), tf.tensor1d([3]), tf.tensor1d([0.5]), tf.tensor1d([2]), 1));
+    expect(Array.from(out.data)).toEqual([0.5, 1.5, 2.5, 4.5]);
+  });
+  const x = randomArr([5, 7, 9, 3], 51);
+  const stat = (seed: number, shape: number[], positive = false): Arr => {
+    const a = randomArr(shape, seed);
+    return positive ? { shape, data: a.data.map((v) => v * v + 0.1) } : a;
+  };
+  const cases: Array<[string, number[], boolean]> = [
+    ["rank-1 statistics with scale and offset", [3], true],
+    ["rank-4 [1,1,1,C] statistics", [1, 1, 1, 3], true],
+    ["no scale or offset", [3], false],
+    ["full-shape statistics (stock fallback)", [5, 7, 9, 3], true],
+  ];
+  for (const [name, shape, affine] of cases) {
+    it(name, async () => {
+      const mean = stat(52, shape), variance = stat(53, shape, true), offset = stat(54, shape), scale = stat(55, shape);
+      await expectAgree(() =>
+        tf.batchNorm(toTensor(x) as tf.Tensor4D, toTensor(mean) as tf.Tensor4D, toTensor(variance) as tf.Tensor4D,
+          affine ? (toTensor(offset) as tf.Tensor4D) : undefined, affine ? (toTensor(scale) as tf.Tensor4D) : undefined, 1e-3));
+    });
+  }
+});

@@ -60,6 +60,7 @@ function reductionGrad(kernelName: "Mean" | "Sum"): GradConfig {
       const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
       return {
         x: () => {
+          if (x.size === 0) return tf.zeros(x.shape);
           const g = tf.reshape(dy as Tensor, keptShape);
           return tf.broadcastTo(kernelName === "Mean" ? tf.div(g, count) : g, x.shape);
         },
