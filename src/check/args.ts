@@ -204,7 +204,10 @@ export function bindArgs(
     if (arg.name === null) {
       const param = positional[nextPositional++];
       if (!param) {
-        bag.report("MEX2017", arg.span, { op: what, max: positional.length, s: positional.length === 1 ? "" : "s" });
+        const named = params.find((p) => !p.positional);
+        const example = named?.default !== undefined && /^-?[\d.]+(e-?\d+)?$|^[a-z]+$/.test(named.default) && named.default !== "size" ? named.default : "...";
+        const hint = named ? `name the extra arguments, e.g. ${named.name}=${example}` : `remove the extra arguments`;
+        bag.report("MEX2017", arg.span, { op: what, max: positional.length, s: positional.length === 1 ? "" : "s" }, { hint });
         continue;
       }
       if (bound.has(param.name)) bag.report("MEX2018", arg.span, { name: param.name, op: what });
@@ -225,7 +228,8 @@ export function bindArgs(
   }
   for (const param of params) {
     if (param.required && !bound.has(param.name)) {
-      bag.report("MEX2016", callSpan, { op: what, what: `${param.name} (${param.doc})` }, { hint: `write e.g. ${what}(${param.positional ? "" : `${param.name}=`}...)` });
+      const example = param.positional ? `${what}(<${param.name}>)` : `${what}(${param.name}=...)`;
+      bag.report("MEX2016", callSpan, { op: what, what: `${param.name} (${param.doc})` }, { hint: `write ${example}` });
     }
   }
   return new ArgReader(bag, env, what, callSpan, bound);

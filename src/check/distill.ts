@@ -149,7 +149,8 @@ function teacherList(student: ExitRef, value: Value, exits: readonly ExitRef[], 
       bag.report("MEX2023", item.span, { expected: "an exit name", got: describe(item) });
       continue;
     }
-    const teacher = findExit(item.name, item.span, exits, bag);
+    // Suggest only exits that could teach this student.
+    const teacher = findExit(item.name, item.span, exits, bag, exits.filter((e) => e.index > student.index));
     if (!teacher) continue;
     if (teacher.index === student.index) bag.report("MEX2010", item.span, { name: student.name });
     else if (teacher.index < student.index) bag.report("MEX2011", item.span, { teacher: teacher.name, student: student.name });
@@ -158,10 +159,10 @@ function teacherList(student: ExitRef, value: Value, exits: readonly ExitRef[], 
   return result.sort((a, b) => a - b);
 }
 
-function findExit(name: string, span: Span, exits: readonly ExitRef[], bag: DiagnosticBag): ExitRef | undefined {
+function findExit(name: string, span: Span, exits: readonly ExitRef[], bag: DiagnosticBag, suggestions: readonly ExitRef[] = exits): ExitRef | undefined {
   const exit = exits.find((e) => e.name === name);
   if (!exit) {
-    const hint = didYouMean(name, exits.map((e) => e.name));
+    const hint = didYouMean(name, suggestions.map((e) => e.name));
     bag.report("MEX2009", span, { name }, hint ? { hint } : {});
   }
   return exit;

@@ -151,7 +151,8 @@ function reportDuplicateNames(decls: Declarations, bag: DiagnosticBag): void {
   for (const { kind, name } of named) {
     if (name.name === "") continue;
     const previous = seen.get(name.name);
-    if (previous) bag.report("MEX2005", name.span, { kind: kind === previous ? kind : `name (already a ${previous})`, name: name.name });
+    if (previous === kind) bag.report("MEX2005", name.span, { kind, name: name.name });
+    else if (previous) bag.report("MEX2005", name.span, { kind: "name", name: name.name }, { hint: `'${name.name}' is already a ${previous}: stages, exits and constants share one namespace` });
     else seen.set(name.name, kind);
   }
 }

@@ -46,7 +46,7 @@ export function describe(value: Value): string {
     case "sym":
       return `'${value.name}'`;
     case "list":
-      return `a list`;
+      return value.items.length <= 8 ? `[${value.items.map(describe).join(", ")}]` : `a list of ${value.items.length}`;
     case "call":
       return `${value.name}(...)`;
     case "map":

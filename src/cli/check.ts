@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { checkSource, type CheckResult } from "../check/index.js";
-import { renderJson, renderText, shouldColor, summary, type FileReport } from "../diagnostics/render.js";
+import { renderJson, summary, type FileReport, writeDiagnostics } from "../diagnostics/render.js";
 import { choice, EXIT, UsageError, writeLine, type Io } from "./io.js";
 import { limitsFromOptions, LIMIT_OPTIONS } from "./limits.js";
 
@@ -54,9 +54,8 @@ export async function runCheck(files: readonly string[], format: CheckFormat, li
   const warnings = reports.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === "warning").length, 0);
   if (format === "json") writeLine(io.stdout, renderJson(reports));
   else if (format === "text") {
-    const color = shouldColor(io.stdout);
     for (const report of reports) {
-      for (const d of report.diagnostics) writeLine(io.stdout, `${renderText(d, report.source, { color })}\n`);
+      writeDiagnostics(io.stdout, report.diagnostics, report.source);
     }
     writeLine(io.stdout, errors + warnings === 0 ? `ok: ${summary(0, 0, reports.length)}` : summary(errors, warnings, reports.length));
   } else {

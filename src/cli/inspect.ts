@@ -5,7 +5,7 @@ import { checkSource } from "../check/index.js";
 import { formatCount } from "../check/model.js";
 import type { LayerNode, ModelIR } from "../ir/model.js";
 import { formatShape } from "../ops/types.js";
-import { renderText, shouldColor } from "../diagnostics/render.js";
+import { writeDiagnostics } from "../diagnostics/render.js";
 import { choice, EXIT, writeLine, type Io } from "./io.js";
 import { readSpec } from "./check.js";
 import { limitsFromOptions, LIMIT_OPTIONS } from "./limits.js";
@@ -95,8 +95,7 @@ export function registerInspect(program: Command, io: Io, setCode: (code: number
     const format = choice("--format", options.format!, ["text", "json"] as const);
     const result = checkSource(await readSpec(file), file, { limits: limitsFromOptions(options) });
     if (!result.ir) {
-      const color = shouldColor(io.stderr);
-      for (const d of result.diagnostics) writeLine(io.stderr, `${renderText(d, result.source, { color })}\n`);
+      writeDiagnostics(io.stderr, result.diagnostics, result.source);
       setCode(EXIT.failed);
       return;
     }

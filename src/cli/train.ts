@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { checkSource } from "../check/index.js";
 import { applyOverrides, OverrideError, parseOverride } from "../check/overrides.js";
 import { formatCount } from "../check/model.js";
-import { renderText, shouldColor } from "../diagnostics/render.js";
+import { writeDiagnostics } from "../diagnostics/render.js";
 import type { ModelIR } from "../ir/model.js";
 import { DataError } from "../data/errors.js";
 import { BackendUnavailableError, initBackend, type BackendChoice } from "../backends/tfjs/backend.js";
@@ -59,8 +59,7 @@ async function runTrain(specFile: string, options: Record<string, unknown>, io: 
     limits: limitsFromOptions(options),
     overridden: new Set(overrides.map((o) => `${o.section}.${o.option}`)),
   });
-  const color = shouldColor(io.stderr);
-  for (const d of checked.diagnostics) writeLine(io.stderr, `${renderText(d, checked.source, { color })}\n`);
+  writeDiagnostics(io.stderr, checked.diagnostics, checked.source);
   if (!checked.ir) return EXIT.failed;
   const ir = checked.ir;
   const dir = resolve(String(options.out ?? ir.train.out ?? join("runs", basename(specFile, extname(specFile)))));

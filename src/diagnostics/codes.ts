@@ -93,7 +93,6 @@ export const CODES = {
   MEX4004: e("explicit shortcut gives {shortcut} but the body gives {body}", "The body and shortcut of a residual must produce the same shape."),
   MEX4005: e("groups={groups} must divide both input channels ({inC}) and filters ({filters})", "Grouped convolutions split channels evenly."),
   MEX4006: e("concat needs its body to keep the spatial size {input}, got {body}", "DenseNet-style concat joins input and body along channels only.", "use padding=same and stride 1 inside concat"),
-  MEX4007: e("stride {stride} gives an empty output for input {shape}", "The output size must be at least 1."),
   MEX4010: e("model has {params} parameters, above the limit of {limit}", "The resource guard rejects models too large to allocate, before anything is allocated.", "shrink the model, or raise the limit with --max-params"),
   MEX4011: e("activations need {elements} values per example, above the limit of {limit}", "The resource guard bounds activation memory per example.", "shrink the input or the widths, or raise the limit with --max-activations"),
   MEX4012: e("the model expands to more than {limit} layers", "`repeat` counts multiply; the expanded network is bounded.", "lower the repeat counts"),

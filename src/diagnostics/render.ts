@@ -141,3 +141,9 @@ export function summary(errors: number, warnings: number, files: number): string
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return `${plural(errors, "error")}, ${plural(warnings, "warning")} in ${plural(files, "file")}`;
 }
+
+/** Prints diagnostics as `mex check` does: one code-framed block each, separated by blank lines. */
+export function writeDiagnostics(stream: NodeJS.WritableStream & { isTTY?: boolean }, diagnostics: readonly Diagnostic[], source: SourceFile): void {
+  const color = shouldColor(stream);
+  for (const d of diagnostics) stream.write(`${renderText(d, source, { color })}\n\n`);
+}
