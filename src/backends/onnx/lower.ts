@@ -72,7 +72,8 @@ export class ExportContext {
  * Weights live in the scope whose nodes use them, not in the main graph: ONNX Runtime treats an
  * outer-scope value as a runtime input of a subgraph, so a branch reading its conv weights from
  * the main graph would lose constant folding, Conv + BatchNormalization fusion and weight
- * pre-packing (measured: about twice as slow).
+ * pre-packing (measured on fashion-3exit with every example reaching the last exit: 1.4x the
+ * full graph's latency with the weights in the main graph, 0.9-1.0x with them in the branches).
  */
 export class Scope {
   readonly nodes: NodeProto[] = [];
