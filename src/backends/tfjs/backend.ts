@@ -60,9 +60,13 @@ function tryWasm(): Promise<Attempt> {
   wasmAttempt ??= (async (): Promise<Attempt> => {
     try {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");
-      // In Node the backend reads the binaries from disk; a directory prefix works for all three.
-      wasm.setWasmPaths(wasmBinaryDir());
       registerWasmTrainingKernels();
+      try {
+        // In Node the backend reads the binaries from disk; a directory prefix works for all three.
+        wasm.setWasmPaths(wasmBinaryDir());
+      } catch {
+        // Throws only once the backend was initialised elsewhere; its paths evidently worked.
+      }
       return (await tf.setBackend("wasm")) ? { ok: true } : { ok: false, why: "wasm backend failed to initialise" };
     } catch (e) {
       return { ok: false, why: `wasm backend failed (${describe(e)})` };
