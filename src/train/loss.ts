@@ -180,6 +180,12 @@ export interface LossSettings {
    * `teacherUnion(teachers)`) is computed from the same forward pass, at the current tau.
    */
   readonly confidenceOver?: readonly number[];
+  /**
+   * Multiplies `total` before differentiation. The exit-wise baseline (a spec without `distill`) uses
+   * 0.5 so that its objective is the paper's L_cls exactly, not 2 * L_cls (total's C = 0 value):
+   * otherwise the baseline would train with an effectively doubled SGD learning rate.
+   */
+  readonly scale?: number;
 }
 
 export interface LossAndGrads extends MultiExitLoss {
@@ -210,7 +216,7 @@ export function lossAndGrads(
     if (settings.confidenceOver !== undefined) {
       confidence = tf.keep(teacherConfidenceTensor(logits, settings.confidenceOver, settings.temperature));
     }
-    return parts.total;
+    return settings.scale === undefined || settings.scale === 1 ? parts.total : (tf.mul(parts.total, settings.scale) as tf.Scalar);
   }, vars);
   const kept = parts as MultiExitLoss | null;
   if (kept === null) throw new Error("lossAndGrads: forward pass did not run");

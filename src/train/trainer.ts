@@ -19,7 +19,7 @@ import { lossAndGrads, teacherUnion } from "./loss.js";
 import { createOptimizer, type MexOptimizer, type OptimizerState } from "./optimizer.js";
 import { learningRate } from "./schedule.js";
 import { Temperature, type TemperatureState } from "./temperature.js";
-import { loadCheckpoint, writeCheckpoint, writeFileAtomic, type NamedArray } from "./checkpoint.js";
+import { loadCheckpoint, removeStaleTemps, writeCheckpoint, writeFileAtomic, type NamedArray } from "./checkpoint.js";
 
 export interface EpochMetrics {
   readonly epoch: number;
@@ -67,14 +67,20 @@ export interface TrainResult {
   readonly history: readonly EpochMetrics[];
 }
 
-/** NaN or infinite loss: training stops, and the last good checkpoint is left untouched. */
+/**
+ * NaN or infinite loss or weights (batch norm can keep the loss finite while the weights overflow):
+ * training stops, and the last good checkpoint is left untouched.
+ */
 export class NumericalError extends Error {
   constructor(
     readonly epoch: number,
     readonly batch: number,
     value: number,
+    readonly quantity: "loss" | "weights" = "loss",
   ) {
-    super(`loss became ${value} at epoch ${epoch + 1}, batch ${batch + 1}; training stopped and the last checkpoint was kept`);
+    const where = batch < 0 ? `in epoch ${epoch + 1}` : `at epoch ${epoch + 1}, batch ${batch + 1}`;
+    const what = quantity === "loss" ? `loss became ${value} ${where}` : `the weights became ${value} ${where} (the loss was still finite)`;
+    super(`${what}; training stopped and the last checkpoint was kept`);
     this.name = "NumericalError";
   }
 }
@@ -97,6 +103,8 @@ export async function train(ir: ModelIR, options: TrainOptions): Promise<TrainRe
   const events = options.events ?? {};
   const log = (line: string) => events.log?.(line);
   await mkdir(options.dir, { recursive: true });
+  // A process killed mid-write leaves its temp files behind; one trainer owns a run directory at a time.
+  for (const stale of await removeStaleTemps(options.dir)) log(`removed ${stale} (left by an interrupted run)`);
   const data = await loadDataset(ir.train.data, ir.input, ir.classes, ir.train.seed, options.dataDir ? { dirOverride: options.dataDir } : {});
   log(`data: ${data.description}`);
 
@@ -133,9 +141,11 @@ export async function train(ir: ModelIR, options: TrainOptions): Promise<TrainRe
           teachers,
           weight,
           temperature: temperature.value,
+          ...(ir.distill === null ? { scale: 0.5 } : {}),
           ...(temperature.needsConfidence && union.length > 0 ? { confidenceOver: union } : {}),
         });
         if (!Number.isFinite(step.total)) throw new NumericalError(epoch, b, step.total);
+        if (!Number.isFinite(step.weights)) throw new NumericalError(epoch, b, step.weights, "weights");
         if (step.confidence !== null) temperature.afterBatch(step.confidence);
         sums.loss += step.total * batch.count;
         sums.classification += step.classification * batch.count;
@@ -194,6 +204,8 @@ function trainingPool(data: Dataset): Split {
 
 interface StepResult {
   total: number;
+  /** Sum of |w| over all weights after the step. */
+  weights: number;
   classification: number;
   distillation: number;
   confidence: number | null;
@@ -212,10 +224,12 @@ function trainStep(
   const y = tf.tensor1d(labels, "int32");
   const out = lossAndGrads(() => model.apply(x, { training: true }) as tf.Tensor2D[], y, settings);
   optimizer.applyGradients(out.grads);
-  const scalars = [out.total, out.classification, out.distillation, ...(out.confidence ? [out.confidence] : [])];
+  // Sum of |w| after the update, read in the same sync: NaN or Infinity when any weight overflowed.
+  const weights = tf.tidy(() => tf.addN(model.weights.map((w) => tf.sum(tf.abs(w.read())))));
+  const scalars = [out.total, out.classification, out.distillation, weights, ...(out.confidence ? [out.confidence] : [])];
   const values = tf.tidy(() => tf.stack(scalars).dataSync());
   tf.dispose([x, y, ...scalars, ...Object.values(out.grads)]);
-  return { total: values[0]!, classification: values[1]!, distillation: values[2]!, confidence: out.confidence ? values[3]! : null };
+  return { total: values[0]!, classification: values[1]!, distillation: values[2]!, weights: values[3]!, confidence: out.confidence ? values[4]! : null };
 }
 
 function exitAccuracies(model: tf.LayersModel, split: Split, ir: ModelIR): number[] {
@@ -254,7 +268,7 @@ function setWeights(model: tf.LayersModel, arrays: readonly NamedArray[]): void 
 
 function assertFiniteWeights(model: tf.LayersModel, epoch: number): void {
   const finite = tf.tidy(() => tf.addN(model.weights.map((w) => tf.sum(tf.abs(w.read())))).dataSync()[0]!);
-  if (!Number.isFinite(finite)) throw new NumericalError(epoch, -1, finite);
+  if (!Number.isFinite(finite)) throw new NumericalError(epoch, -1, finite, "weights");
 }
 
 async function saveCheckpoint(dir: string, ir: ModelIR, model: tf.LayersModel, optimizer: MexOptimizer, temperature: Temperature, state: { epoch: number; best: { epoch: number; score: number } | null; history: EpochMetrics[]; bestWeights: NamedArray[] | null }): Promise<void> {
@@ -275,8 +289,12 @@ async function saveCheckpoint(dir: string, ir: ModelIR, model: tf.LayersModel, o
     specHash: ir.sourceHash,
   };
   await writeCheckpoint(dir, checkpoint, { weights: snapshot(model), best: state.bestWeights ?? [], optimizer: slots });
-  // metrics.jsonl is derived from the checkpoint's history and replaced whole: never torn, never duplicated.
-  await writeFileAtomic(join(dir, METRICS_FILE), state.history.map((m) => JSON.stringify(m)).join("\n") + "\n");
+  await writeMetrics(dir, state.history);
+}
+
+/** metrics.jsonl is derived from the checkpoint's history and replaced whole: never torn, never duplicated. */
+async function writeMetrics(dir: string, history: readonly EpochMetrics[]): Promise<void> {
+  await writeFileAtomic(join(dir, METRICS_FILE), history.map((m) => JSON.stringify(m)).join("\n") + "\n");
 }
 
 async function restore(
@@ -314,6 +332,8 @@ async function restore(
   state.epoch = saved.epoch;
   state.best = saved.best;
   state.history = [...saved.history];
+  // A kill between the checkpoint's rename and the metrics write leaves metrics.jsonl one epoch behind.
+  await writeMetrics(dir, state.history);
   const best = loaded.groups.get("best");
   state.bestWeights = best && best.length > 0 ? best : null;
   const note = `resume: continuing after epoch ${saved.epoch} (tau ${temperature.value.toFixed(4)})`;
