@@ -115,7 +115,7 @@ describe("Identity on wasm", () => {
   });
 });
 
-describe("FusedBatchNorm forward on wasm", () => {
+describe("FusedBatchNorm forward on wasm (stock kernel, used by the lean gradient)", () => {
   it("normalises one channel by hand-computed statistics", async () => {
     // (x - 1) * 2 / sqrt(3 + 1) + 0.5 = x - 0.5
     const out = await runOn("wasm", () =>

@@ -13,7 +13,6 @@ import { tileWasm } from "./tile.js";
 import { reduceSumWasm } from "./reduce.js";
 import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
 import { registerDilatedConvGradients } from "./dilated-conv-gradients.js";
-import { batchNormWasm } from "./batch-norm.js";
 import { registerLeanGradients } from "./lean-gradients.js";
 
 type Inputs = Record<string, TensorInfo>;
@@ -135,15 +134,6 @@ const cast: MexKernel = (inputs, backend, attrs) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-const fusedBatchNorm: MexKernel = (inputs, backend, attrs) => {
-  const x = input(inputs, "x", "FusedBatchNorm");
-  const out = batchNormWasm(
-    backend, x, input(inputs, "mean", "FusedBatchNorm"), input(inputs, "variance", "FusedBatchNorm"),
-    inputs["offset"], inputs["scale"], (attrs["varianceEpsilon"] as number | undefined) ?? 0.001,
-  );
-  return out ?? callStock("FusedBatchNorm", inputs, backend, attrs);
-};
-
 /** Kernel name -> implementation. Exported so tests can enumerate what we register. */
 export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["Conv2DBackpropFilter", conv2dBackpropFilter],
@@ -157,7 +147,6 @@ export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["AvgPoolGrad", avgPoolGrad],
   ["Identity", identity],
   ["Cast", cast],
-  ["FusedBatchNorm", fusedBatchNorm],
 ];
 
 const MEX_MARK = Symbol.for("mex.wasmTrainingKernel");
