@@ -6,7 +6,7 @@
 //   y[b,oh,ow,o] = sum_{kh,kw,i} x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] * W[kh,kw,i,o].
 import type { TensorInfo, NamedAttrMap } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
-import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, xnnConv2d } from "./wasm-internals.js";
+import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, transpose, xnnConv2d } from "./wasm-internals.js";
 
 export interface ConvGeometry {
   batch: number;
@@ -75,17 +75,18 @@ export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy
   const K = g.kH * g.kW * g.inC;
   const pixels = g.outH * g.outW;
   const chunk = Math.max(1, Math.min(g.batch, Math.floor(convTuning.im2colMaxElements / (K * pixels))));
+  const xT = transpose(backend, x, [3, 0, 1, 2]);
   if (chunk === g.batch) {
-    const cols = im2colTransposed(backend, x, g, 0, g.batch);
+    const cols = im2colTransposed(backend, xT, g, 0, g.batch);
     const dw = callWasmKernel("BatchMatMul", backend, { a: cols, b: { ...dy, shape: [g.batch * pixels, g.outC] } },
       { transposeA: false, transposeB: false });
-    disposeAll(backend, [cols]);
+    disposeAll(backend, [cols, xT]);
     return { ...dw, shape: [g.kH, g.kW, g.inC, g.outC] };
   }
   const acc = new Float64Array(K * g.outC);
   for (let b0 = 0; b0 < g.batch; b0 += chunk) {
     const b1 = Math.min(g.batch, b0 + chunk);
-    const cols = im2colTransposed(backend, x, g, b0, b1);
+    const cols = im2colTransposed(backend, xT, g, b0, b1);
     const dyPart = allocF32(backend, [(b1 - b0) * pixels, g.outC]);
     f32(backend, dyPart).set(f32(backend, dy).subarray(b0 * pixels * g.outC, b1 * pixels * g.outC));
     const part = callWasmKernel("BatchMatMul", backend, { a: cols, b: dyPart }, { transposeA: false, transposeB: false });
@@ -93,34 +94,44 @@ export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy
     for (let i = 0; i < acc.length; i++) acc[i] += p[i]!;
     disposeAll(backend, [cols, dyPart, part]);
   }
+  disposeAll(backend, [xT]);
   const dw = allocF32(backend, [g.kH, g.kW, g.inC, g.outC]);
   f32(backend, dw).set(acc);
   return dw;
 }
 
-/** cols[(kh,kw,i), (b,oh,ow)] = x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] (0 in the padding), for b in [b0, b1). */
-function im2colTransposed(backend: WasmBackend, x: TensorInfo, g: ConvGeometry, b0: number, b1: number): TensorInfo {
+/**
+ * cols[(kh,kw,i), (b,oh,ow)] = x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] (0 in the
+ * padding), for b in [b0, b1). Reads from xT = x as [ci, n, H, W] (one wasm
+ * transpose) so every output row is a run of contiguous reads and writes.
+ */
+function im2colTransposed(backend: WasmBackend, xT: TensorInfo, g: ConvGeometry, b0: number, b1: number): TensorInfo {
   const P = (b1 - b0) * g.outH * g.outW;
   const C = g.inC;
+  const { inH: H, inW: W, outH: OH, outW: OW, strideW: sw } = g;
   const cols = allocF32(backend, [g.kH * g.kW * C, P]);
-  const xs = f32(backend, x);
+  const xs = f32(backend, xT);
   const out = f32(backend, cols);
+  let dst = 0;
   for (let kh = 0; kh < g.kH; kh++) {
     for (let kw = 0; kw < g.kW; kw++) {
-      const rowBase = (kh * g.kW + kw) * C * P;
-      let p = 0;
-      for (let b = b0; b < b1; b++) {
-        for (let oh = 0; oh < g.outH; oh++) {
-          const h = oh * g.strideH + kh * g.dilationH - g.padTop;
-          const rowInside = h >= 0 && h < g.inH;
-          for (let ow = 0; ow < g.outW; ow++, p++) {
-            const w = ow * g.strideW + kw * g.dilationW - g.padLeft;
-            if (!rowInside || w < 0 || w >= g.inW) {
-              for (let i = 0; i < C; i++) out[rowBase + i * P + p] = 0;
+      const wOffset = kw * g.dilationW - g.padLeft;
+      // Output columns whose input column w = ow*sw + wOffset lies inside [0, W).
+      const owLo = Math.min(OW, Math.max(0, Math.ceil(-wOffset / sw)));
+      const owHi = Math.max(owLo, Math.min(OW, Math.floor((W - 1 - wOffset) / sw) + 1));
+      for (let i = 0; i < C; i++) {
+        for (let b = b0; b < b1; b++) {
+          const plane = (i * g.batch + b) * H;
+          for (let oh = 0; oh < OH; oh++, dst += OW) {
+            const h = oh * g.strideH + kh * g.dilationH - g.padTop;
+            if (h < 0 || h >= H) {
+              out.fill(0, dst, dst + OW);
               continue;
             }
-            const xBase = ((b * g.inH + h) * g.inW + w) * C;
-            for (let i = 0; i < C; i++) out[rowBase + i * P + p] = xs[xBase + i]!;
+            for (let ow = 0; ow < owLo; ow++) out[dst + ow] = 0;
+            let src = (plane + h) * W + owLo * sw + wOffset;
+            for (let ow = owLo; ow < owHi; ow++, src += sw) out[dst + ow] = xs[src]!;
+            for (let ow = owHi; ow < OW; ow++) out[dst + ow] = 0;
           }
         }
       }
