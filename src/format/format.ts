@@ -46,7 +46,12 @@ export function formatSource(text: string, file = "<input>", options: FormatOpti
   } catch (error) {
     return { ok: false, diagnostics: [], reason: "internal", message: `internal formatter error: ${(error as Error).message}` };
   }
-  const problem = verifyOutput(parsed.ast, out, file);
+  let problem: string | null;
+  try {
+    problem = verifyOutput(parsed.ast, out, file);
+  } catch (error) {
+    problem = (error as Error).message;
+  }
   if (problem) return { ok: false, diagnostics: [], reason: "internal", message: `internal formatter error (output not written): ${problem}` };
   return { ok: true, text: out, changed: out !== text };
 }
@@ -462,15 +467,32 @@ class Printer {
       case "map":
         return e.entries.length === 0 ? "{}" : `{ ${e.entries.map((m) => `${m.key.name} <- ${this.expr(m.value)}`).join(", ")} }`;
       case "unary": {
-        const inner = this.expr(e.operand);
-        return e.operand.kind === "binary" ? `-(${inner})` : `-${inner}`;
+        // Loops, not recursion: `- - - x` and `1 + 2 + ... + n` may be thousands deep.
+        let minuses = 0;
+        let operand: Expr = e;
+        while (operand.kind === "unary") {
+          minuses++;
+          operand = operand.operand;
+        }
+        const inner = this.expr(operand);
+        return "-".repeat(minuses) + (operand.kind === "binary" ? `(${inner})` : inner);
       }
       case "binary": {
-        const p = precedence(e.op);
-        const left = e.left.kind === "binary" && precedence(e.left.op) < p ? `(${this.expr(e.left)})` : this.expr(e.left);
-        // Left-associative: an equal-precedence right operand needs parentheses (`a - (b - c)`).
-        const right = e.right.kind === "binary" && precedence(e.right.op) <= p ? `(${this.expr(e.right)})` : this.expr(e.right);
-        return `${left} ${e.op} ${right}`;
+        // Walk down the left spine while no parentheses are needed, then print back up.
+        const spine: Extract<Expr, { kind: "binary" }>[] = [e];
+        let base: Expr = e.left;
+        while (base.kind === "binary" && precedence(base.op) >= precedence(spine[spine.length - 1]!.op)) {
+          spine.push(base);
+          base = base.left;
+        }
+        let text = base.kind === "binary" ? `(${this.expr(base)})` : this.expr(base);
+        for (let i = spine.length - 1; i >= 0; i--) {
+          const node = spine[i]!;
+          // Left-associative: an equal-precedence right operand needs parentheses (`a - (b - c)`).
+          const right = node.right.kind === "binary" && precedence(node.right.op) <= precedence(node.op) ? `(${this.expr(node.right)})` : this.expr(node.right);
+          text = `${text} ${node.op} ${right}`;
+        }
+        return text;
       }
       case "error":
         throw new Error("syntax error node in a file without syntax errors");
@@ -490,7 +512,7 @@ function verifyOutput(before: SpecFile, out: string, file: string): string | nul
   const again = parse(out, file);
   const error = again.diagnostics.find((d) => d.severity === "error");
   if (error) return `the output does not parse (${error.code}: ${error.message})`;
-  if (JSON.stringify(shape(before.models)) !== JSON.stringify(shape(again.ast.models))) return "the syntax tree changed";
+  if (fingerprint(before.models) !== fingerprint(again.ast.models)) return "the syntax tree changed";
   const texts = (c: readonly Comment[]) => c.map((x) => normalizeComment(x.text));
   if (JSON.stringify(texts(before.comments)) !== JSON.stringify(texts(again.ast.comments))) return "a comment changed or moved out of order";
   return null;
@@ -512,4 +534,22 @@ export function shape(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** A position-free serialisation of a tree, with an explicit stack (trees may be very deep). */
+export function fingerprint(root: unknown): string {
+  const parts: string[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      parts.push(`[${value.length}`);
+      for (let i = value.length - 1; i >= 0; i--) stack.push(value[i]);
+    } else if (value && typeof value === "object") {
+      const entries = Object.entries(value).filter(([k]) => k !== "span");
+      parts.push(`{${entries.map(([k]) => k).join(",")}`);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i]![1]);
+    } else parts.push(JSON.stringify(value) ?? "undefined");
+  }
+  return parts.join("|");
 }

@@ -242,3 +242,13 @@ describe("mutation corpus", () => {
     expect(parsed).toBeGreaterThan(50);
   });
 });
+
+describe("deep expressions", () => {
+  // The printer walks sums and unary chains with loops; the parser bounds nesting (MEX1014), so stay below it.
+  it("formats a long sum and a long unary chain", () => {
+    const terms = Array.from({ length: 900 }, (_, i) => String(i % 10)).join(" +  ");
+    const out = fmt(`model m {\n  let a = ${terms}\n  let b = ${"-".repeat(900)}1\n}\n`);
+    expect(out).toContain(`let a = ${terms.replace(/ \+  /g, " + ")}\n`);
+    expect(out).toContain(`let b = ${"-".repeat(900)}1\n`);
+  });
+});

@@ -57,7 +57,7 @@ describe("hover", () => {
   const result = checkSource(text, "resnet20-cifar.mex");
 
   it("a layer inside `repeat` names its first expansion and the count", () => {
-    const offset = text.indexOf("repeat 3 { residual { conv(w1") + "repeat 3 { residual { ".length + 1;
+    const offset = text.indexOf("conv(w1", text.indexOf("repeat 3")) + 1;
     const hover = hoverAt(result, offset)!;
     expect(hover.contents).toContain("**conv** `s1/repeat/r0/residual/conv` (x3, repeated)");
     // conv(16, 3x3, no bias) on [32, 32, 16]: 3*3*16*16 = 2,304 params; 32*32*16*144 = 2,359,296 MACs.
