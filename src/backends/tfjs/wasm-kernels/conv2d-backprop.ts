@@ -1,5 +1,7 @@
-// Conv2D gradients on the wasm backend, both expressed as forward convolutions
-// so that XNNPACK (the fast path of the wasm backend) does the arithmetic.
+// Conv2D gradients on the wasm backend, arranged so that XNNPACK (the fast path
+// of the wasm backend) does the arithmetic: the filter gradient as one plain
+// matmul over an im2col buffer, the input gradient as a forward convolution
+// (stride 1) or a matmul followed by col2im (strided).
 //
 // Notation (NHWC, filter HWIO): x [n,H,W,ci], W [KH,KW,ci,co], dy [n,OH,OW,co],
 // stride s, dilation d, padding top/left pt/pl. The forward conv is

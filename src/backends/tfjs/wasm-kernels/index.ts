@@ -1,8 +1,17 @@
 // Training kernels for the tfjs wasm backend. The stock wasm backend (4.22) has
 // no Conv2DBackpropFilter and no depthwise backprop kernels, so a backward pass
-// through a conv net fails there; its Conv2DBackpropInput is a naive loop. These
-// replacements route the heavy work through XNNPACK forward convolutions (see
-// conv2d-backprop.ts) or tight typed-array loops.
+// through a conv net fails there, and several kernels a backward pass leans on
+// are slow (naive Conv2DBackpropInput and pooling gradients, a per-element Tile,
+// transposing Sum/Mean, copying Identity/Cast). Ours put the arithmetic into
+// XNNPACK (forward convs, plain matmuls) and the rest into tight typed-array
+// loops over the wasm heap:
+//   Conv2DBackpropFilter           im2col (JS) + one XNNPACK matmul
+//   Conv2DBackpropInput            stride 1: XNNPACK conv with the flipped filter; strided: matmul + col2im
+//   DepthwiseConv2dNativeBackpropInput   XNNPACK depthwise conv with the flipped filter
+//   DepthwiseConv2dNativeBackpropFilter  JS loop
+//   MaxPoolGrad, AvgPoolGrad       JS, one pass over output windows
+//   Tile                           block copies; Sum, Mean: no transpose
+//   Identity, Cast (same dtype)    share the buffer (reference counted)
 import * as tf from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
