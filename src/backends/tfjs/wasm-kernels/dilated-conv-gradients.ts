@@ -153,6 +153,7 @@ export function registerDilatedConvGradients(): void {
       inputsToSave: ["x", "filter"],
       gradFunc: (dy, saved, attrs) => {
         if (!isDilated(attrs)) return current.gradFunc(dy, saved, attrs);
+        if (attrs["dataFormat"] === "NCHW") throw new Error(`mex: gradient of dilated ${kernelName} supports NHWC only`);
         const [x, filter] = saved as [Tensor, Tensor];
         return dilated(x, filter, dy as Tensor, attrs);
       },
