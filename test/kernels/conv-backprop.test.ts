@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import type { TensorInfo } from "@tensorflow/tfjs";
 import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
-import { convGeometry } from "../../src/backends/tfjs/wasm-kernels/conv2d-backprop.js";
+import { convGeometry, convTuning } from "../../src/backends/tfjs/wasm-kernels/conv2d-backprop.js";
 import { depthwiseBackpropInputWasm, depthwiseBackpropInputXnn } from "../../src/backends/tfjs/wasm-kernels/depthwise-backprop.js";
 import type { WasmBackend } from "../../src/backends/tfjs/wasm-kernels/wasm-internals.js";
 
@@ -32,6 +32,8 @@ const CONV_CASES: ConvCase[] = [
   { name: "7x9 b5 3x3 s3 same", x: [5, 7, 9, 3], k: [3, 3], out: 4, stride: 3, pad: "same", dilation: 1 },
   { name: "7x9 b1 3x3 d2 same", x: [1, 7, 9, 3], k: [3, 3], out: 4, stride: 1, pad: "same", dilation: 2 },
   { name: "9x9 b5 3x3 d2 valid", x: [5, 9, 9, 2], k: [3, 3], out: 3, stride: 1, pad: "valid", dilation: 2 },
+  // K = 3*3*3 = 27 < 32 output channels: dW^T = dy^T . im2col orientation.
+  { name: "9x7 b5 3x3x3->32 s2 same", x: [5, 9, 7, 3], k: [3, 3], out: 32, stride: 2, pad: "same", dilation: 1 },
 ];
 
 function pair(v: number | [number, number]): [number, number] {
@@ -114,6 +116,26 @@ for (const depthwise of [false, true]) {
     }
   });
 }
+
+describe("Conv2DBackpropFilter chunking", () => {
+  for (const [name, out] of [["dy packed", 4], ["im2col packed", 32]] as const) {
+    it(`${name}: chunks of one image agree with the whole batch`, async () => {
+      const xShape = [5, 9, 7, 3], filterShape = [3, 3, 3, out];
+      const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], 1, 1, "same").outShape as number[];
+      const x = randomArr(xShape, 61), dy = randomArr(dyShape, 62);
+      const fn = () => tf.engine().runKernel("Conv2DBackpropFilter", { x: toTensor(x), dy: toTensor(dy) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape }) as tf.Tensor;
+      const whole = await runOn("wasm", fn);
+      const saved = convTuning.im2colMaxElements;
+      convTuning.im2colMaxElements = 1;
+      try {
+        expect(relErr(await runOn("wasm", fn), whole)).toBeLessThan(TOL);
+      } finally {
+        convTuning.im2colMaxElements = saved;
+      }
+      expect(relErr(whole, await runOn("cpu", fn))).toBeLessThan(TOL);
+    });
+  }
+});
 
 describe("harness sanity", () => {
   it("a 1x1 conv gradient equals hand-computed values", async () => {

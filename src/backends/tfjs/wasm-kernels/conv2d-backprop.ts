@@ -63,6 +63,8 @@ export function convGeometry(xShape: number[], filterShape: number[], attrs: Nam
 export const convTuning = {
   /** Upper bound on im2col buffer elements (16 MB of float32) before the batch is processed in chunks. */
   im2colMaxElements: 4 * 1024 * 1024,
+  /** Take dW^T = dy^T . im2col when im2col is the smaller operand (see conv2dBackpropFilterWasm). */
+  packSmallerOperand: true,
 };
 
 /**
@@ -71,35 +73,98 @@ export const convTuning = {
  * with im2colT(x)[(kh,kw,i), (b,oh,ow)] built here and dy2d = dy as [b*OH*OW, co]:
  * one plain (non-transposed) matmul, which XNNPACK runs at full speed (the wasm
  * BatchMatMul with transposeA is ~10x slower, and so was a forward conv with batch
- * and channels swapped). Large batches are processed in chunks to bound memory.
+ * and channels swapped). XNNPACK packs the right-hand operand on every call and
+ * both operands span all pixels, so when 16 <= KH*KW*ci < co (first layers, ci = 3)
+ * the product is taken the other way round, dW^T = dy2d^T . im2col(x), packing the
+ * smaller im2col. Large batches are processed in chunks to bound memory.
  */
 export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
   const K = g.kH * g.kW * g.inC;
   const pixels = g.outH * g.outW;
   const chunk = Math.max(1, Math.min(g.batch, Math.floor(convTuning.im2colMaxElements / (K * pixels))));
-  const xT = transpose(backend, x, [3, 0, 1, 2]);
+  // Measured: a win for 3x3x3 -> 16/64 (first CIFAR layers), not for K = 9 (3x3x1),
+  // where XNNPACK's matmul with so few output columns is inefficient.
+  const packIm2col = convTuning.packSmallerOperand && K < g.outC && K >= 16;
+  const source = packIm2col ? x : transpose(backend, x, [3, 0, 1, 2]);
+  const release = () => {
+    if (source !== x) disposeAll(backend, [source]);
+  };
   if (chunk === g.batch) {
-    const cols = im2colTransposed(backend, xT, g, 0, g.batch);
-    const dw = callWasmKernel("BatchMatMul", backend, { a: cols, b: { ...dy, shape: [g.batch * pixels, g.outC] } },
-      { transposeA: false, transposeB: false });
-    disposeAll(backend, [cols, xT]);
+    const dw = filterGradChunk(backend, source, dy, g, 0, g.batch, packIm2col);
+    release();
     return { ...dw, shape: [g.kH, g.kW, g.inC, g.outC] };
   }
   const acc = new Float64Array(K * g.outC);
   for (let b0 = 0; b0 < g.batch; b0 += chunk) {
-    const b1 = Math.min(g.batch, b0 + chunk);
-    const cols = im2colTransposed(backend, xT, g, b0, b1);
-    const dyPart = allocF32(backend, [(b1 - b0) * pixels, g.outC]);
-    f32(backend, dyPart).set(f32(backend, dy).subarray(b0 * pixels * g.outC, b1 * pixels * g.outC));
-    const part = callWasmKernel("BatchMatMul", backend, { a: cols, b: dyPart }, { transposeA: false, transposeB: false });
+    const part = filterGradChunk(backend, source, dy, g, b0, Math.min(g.batch, b0 + chunk), packIm2col);
     const p = f32(backend, part);
     for (let i = 0; i < acc.length; i++) acc[i] += p[i]!;
-    disposeAll(backend, [cols, dyPart, part]);
+    disposeAll(backend, [part]);
   }
-  disposeAll(backend, [xT]);
+  release();
   const dw = allocF32(backend, [g.kH, g.kW, g.inC, g.outC]);
   f32(backend, dw).set(acc);
   return dw;
+}
+
+/** The [K, co] filter-gradient contribution of batch entries [b0, b1). `source` is xT (channel-major) or x (NHWC) when packIm2col. */
+function filterGradChunk(
+  backend: WasmBackend, source: TensorInfo, dy: TensorInfo, g: ConvGeometry, b0: number, b1: number, packIm2col: boolean,
+): TensorInfo {
+  const K = g.kH * g.kW * g.inC;
+  const rows = (b1 - b0) * g.outH * g.outW;
+  let dyPart: TensorInfo;
+  if (b0 === 0 && b1 === g.batch) {
+    dyPart = { ...dy, shape: [rows, g.outC] };
+  } else {
+    dyPart = allocF32(backend, [rows, g.outC]);
+    f32(backend, dyPart).set(f32(backend, dy).subarray(b0 * g.outH * g.outW * g.outC, b1 * g.outH * g.outW * g.outC));
+  }
+  const temps = dyPart.dataId === dy.dataId ? [] : [dyPart];
+  let result: TensorInfo;
+  if (!packIm2col) {
+    const cols = im2colTransposed(backend, source, g, b0, b1);
+    result = callWasmKernel("BatchMatMul", backend, { a: cols, b: dyPart }, { transposeA: false, transposeB: false });
+    temps.push(cols);
+  } else {
+    const cols = im2col(backend, source, g, b0, b1);
+    const dyT = transpose(backend, dyPart, [1, 0]);
+    const dwT = callWasmKernel("BatchMatMul", backend, { a: dyT, b: cols }, { transposeA: false, transposeB: false });
+    result = allocF32(backend, [K, g.outC]);
+    transposeMatrix(f32(backend, dwT), f32(backend, result), g.outC, K);
+    temps.push(cols, dyT, dwT);
+  }
+  disposeAll(backend, temps);
+  return { ...result, shape: [K, g.outC] };
+}
+
+/** cols[(b,oh,ow), (kh,kw,i)] = x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] (0 in the padding), for b in [b0, b1). */
+function im2col(backend: WasmBackend, x: TensorInfo, g: ConvGeometry, b0: number, b1: number): TensorInfo {
+  const C = g.inC;
+  const cols = allocF32(backend, [(b1 - b0) * g.outH * g.outW, g.kH * g.kW * C]);
+  const xs = f32(backend, x);
+  const out = f32(backend, cols);
+  let dst = 0;
+  for (let b = b0; b < b1; b++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        for (let kh = 0; kh < g.kH; kh++) {
+          const h = oh * g.strideH + kh * g.dilationH - g.padTop;
+          const rowInside = h >= 0 && h < g.inH;
+          for (let kw = 0; kw < g.kW; kw++, dst += C) {
+            const w = ow * g.strideW + kw * g.dilationW - g.padLeft;
+            if (!rowInside || w < 0 || w >= g.inW) {
+              for (let i = 0; i < C; i++) out[dst + i] = 0;
+              continue;
+            }
+            const src = ((b * g.inH + h) * g.inW + w) * C;
+            for (let i = 0; i < C; i++) out[dst + i] = xs[src + i]!;
+          }
+        }
+      }
+    }
+  }
+  return cols;
 }
 
 /**
