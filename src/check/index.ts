@@ -6,6 +6,7 @@ import { SourceFile } from "../diagnostics/source.js";
 import { parse } from "../syntax/parse.js";
 import { checkModel, DEFAULT_LIMITS, type CheckLimits } from "./model.js";
 import type { NodeInfo } from "./layers.js";
+import { exceedsExpressionDepth } from "./depth.js";
 
 export interface CheckOptions {
   readonly limits?: Partial<CheckLimits>;
@@ -32,6 +33,8 @@ export function checkSource(text: string, file = "<input>", options: CheckOption
   const model = parsed.ast.models[0];
   // Later phases do not run on input that failed to parse: their findings would be noise.
   if (bag.hasErrors || !model) return finish(null, bag, source, parsed.ast, []);
+  // Expressions are evaluated recursively: a 200,000-term sum must be rejected, not overflow the stack.
+  if (exceedsExpressionDepth(model, bag)) return finish(null, bag, source, parsed.ast, []);
   try {
     const { ir, infos } = checkModel(model, text, file, bag, { ...DEFAULT_LIMITS, ...options.limits }, options.overridden);
     return finish(ir, bag, source, parsed.ast, infos);

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface NamedArray {
@@ -112,6 +112,23 @@ async function readCheckpointDir<S>(dir: string): Promise<LoadedCheckpoint<S>> {
 
 export function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Removes temp files and directories (`*.tmp-<pid>...`) that a killed process left in the run directory
+ * and its model/ directory: they are never complete, and nothing reads them.
+ */
+export async function removeStaleTemps(runDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of [runDir, join(runDir, "model")]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!/\.tmp-\d+/.test(name)) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
 }
 
 /** Writes a file through a temp file + rename, so readers never see half of it. */

@@ -19,7 +19,7 @@ import { lossAndGrads, teacherUnion } from "./loss.js";
 import { createOptimizer, type MexOptimizer, type OptimizerState } from "./optimizer.js";
 import { learningRate } from "./schedule.js";
 import { Temperature, type TemperatureState } from "./temperature.js";
-import { loadCheckpoint, removeStaleTemps, writeCheckpoint, writeFileAtomic, type NamedArray } from "./checkpoint.js";
+import { CheckpointError, loadCheckpoint, removeStaleTemps, writeCheckpoint, writeFileAtomic, type NamedArray } from "./checkpoint.js";
 
 export interface EpochMetrics {
   readonly epoch: number;
@@ -309,7 +309,7 @@ async function restore(
   if (!loaded) return "resume: no checkpoint found; starting from epoch 1";
   const saved = loaded.state;
   if (saved.specHash !== ir.sourceHash) {
-    throw new Error(`resume: the checkpoint in ${dir} was written for a different spec (hash ${saved.specHash.slice(0, 12)}, now ${ir.sourceHash.slice(0, 12)})`);
+    throw new CheckpointError(`resume: the checkpoint in ${dir} was written for a different spec (hash ${saved.specHash.slice(0, 12)}, now ${ir.sourceHash.slice(0, 12)})`);
   }
   setWeights(model, loaded.groups.get("weights") ?? []);
   const slotArrays = new Map((loaded.groups.get("optimizer") ?? []).map((a) => [a.name, a.data]));
