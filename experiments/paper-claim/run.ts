@@ -24,7 +24,7 @@ import type { AnytimeRow } from "../../src/eval/index.js";
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
-const MEX = join(ROOT, "bin/mex.js");
+let MEX = join(ROOT, "bin/mex.js");
 
 interface Setting {
   readonly id: string;
@@ -45,10 +45,12 @@ interface Args {
   out: string;
   epochs: number;
   fullSeeds: number;
+  /** Setting ids to run (all when empty). */
+  only: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, jobs: 2, out: join(HERE, "runs"), epochs: 30, fullSeeds: 1 };
+  const args: Args = { quick: false, jobs: 2, out: join(HERE, "runs"), epochs: 30, fullSeeds: 1, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -61,7 +63,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--out") args.out = resolve(value());
     else if (a === "--epochs") args.epochs = Number(value());
     else if (a === "--full-seeds") args.fullSeeds = Number(value());
-    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N)`);
+    else if (a === "--only") args.only = value().split(",");
+    // A frozen copy of the CLI, so rebuilding dist/ during a long experiment cannot disturb it.
+    else if (a === "--mex") MEX = resolve(value());
+    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N, --only 60,150,60+u400,full, --mex PATH)`);
   }
   return args;
 }
@@ -207,7 +212,7 @@ async function plot(summaries: readonly RunSummary[], plan: readonly Setting[], 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plan = settings(args);
+  const plan = settings(args).filter((s) => args.only.length === 0 || args.only.includes(s.id));
   const jobs: Job[] = plan.flatMap((setting) =>
     setting.methods.flatMap((method) =>
       Array.from({ length: setting.seeds }, (_, seed) => ({ setting, method, seed, dir: join(args.out, setting.id, method, `seed${seed}`) })),

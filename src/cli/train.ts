@@ -64,11 +64,15 @@ async function runTrain(specFile: string, options: Record<string, unknown>, io: 
   const ir = checked.ir;
   const dir = resolve(String(options.out ?? ir.train.out ?? join("runs", basename(specFile, extname(specFile)))));
 
-  if (!options.resume && existsSync(join(dir, "run.json"))) {
-    const previous = await readRunInfo(dir).catch(() => null);
-    if (previous && previous.status !== "completed") {
-      throw new UsageError(`${dir} holds an unfinished run (${previous.status})`, "continue it with --resume, or choose another --out");
-    }
+  // Decide about an existing run before writing anything into its directory.
+  const previous = existsSync(join(dir, "run.json")) ? await readRunInfo(dir).catch(() => null) : null;
+  if (!options.resume && previous && previous.status !== "completed") {
+    throw new UsageError(`${dir} holds an unfinished run (${previous.status})`, "continue it with --resume, or choose another --out");
+  }
+  if (options.resume && previous && previous.specHash !== ir.sourceHash) {
+    writeLine(io.stderr, `mex: cannot resume ${dir}: it was trained from a different spec (hash ${previous.specHash.slice(0, 12)}, now ${ir.sourceHash.slice(0, 12)})`);
+    writeLine(io.stderr, "hint: resume with the same spec and --set options, or train into another --out");
+    return EXIT.failed;
   }
   let backend;
   try {
@@ -81,10 +85,7 @@ async function runTrain(specFile: string, options: Record<string, unknown>, io: 
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, SPEC_FILE), ir.source);
   let info: RunInfo = { ...describeRun(ir, specFile, overrides.map((o) => o.raw), backend, version()) };
-  if (options.resume) {
-    const previous = await readRunInfo(dir).catch(() => null);
-    if (previous) info = { ...info, started: previous.started };
-  }
+  if (options.resume && previous) info = { ...info, started: previous.started };
   await writeRunInfo(dir, info);
   writeLine(io.stderr, `run: ${dir}`);
 
