@@ -7,6 +7,7 @@ import { registerCheck } from "./check.js";
 import { registerInspect } from "./inspect.js";
 import { registerTrain } from "./train.js";
 import { registerExport } from "./export.js";
+import { registerEval } from "./eval.js";
 import { registerFmt } from "./fmt.js";
 import { registerInit } from "./init.js";
 import { registerGraph } from "./graph.js";
@@ -19,7 +20,7 @@ export { version };
 type Register = (program: Command, io: Io, setCode: (code: number) => void) => void;
 
 /** Subcommands in help order. Later parts add theirs here. */
-const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain, registerExport, registerFmt, registerInit, registerGraph, registerLsp];
+const SUBCOMMANDS: Register[] = [registerCheck, registerInspect, registerTrain, registerExport, registerEval, registerFmt, registerInit, registerGraph, registerLsp];
 
 /** Extra subcommands registered by optional modules (kept separate so `check` starts fast). */
 export const lazySubcommands: Register[] = [];

@@ -29,6 +29,7 @@ export {
   toJsonRuns,
   type FormatOptions,
   type ReportJson,
+  type ReportSection,
   type RunsJson,
 } from "./report.js";
 export {

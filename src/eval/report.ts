@@ -110,9 +110,23 @@ interface TableData {
   note?: string;
 }
 
+/** The three tables of a report, in print order. */
+export type ReportSection = "anytime" | "budget" | "dynamic";
+const SECTIONS: readonly ReportSection[] = ["anytime", "budget", "dynamic"];
+
 export interface FormatOptions {
   /** List every dynamic point, not only the frontier. */
   readonly allDynamic?: boolean;
+  /** Tables to print (default all three, in the order anytime, budget, dynamic). */
+  readonly sections?: readonly ReportSection[];
+  /** Split the anytime rows were computed on, for the table title. Default "test". */
+  readonly anytimeSplit?: "val" | "test";
+}
+
+/** Keep the tables the caller asked for; tables come in SECTIONS order. */
+function pickSections(tables: TableData[], opts: FormatOptions): TableData[] {
+  const wanted = opts.sections ?? SECTIONS;
+  return tables.filter((_, i) => wanted.includes(SECTIONS[i]!));
 }
 
 function costNote(report: EvalReport): string {
@@ -123,7 +137,7 @@ function costNote(report: EvalReport): string {
 
 function singleRunTables(report: EvalReport, none: string, opts: FormatOptions): TableData[] {
   const anytimeTable: TableData = {
-    title: "Anytime (test): each exit alone, and the running ensemble of exits 1..m",
+    title: `Anytime (${opts.anytimeSplit ?? "test"}): each exit alone, and the running ensemble of exits 1..m`,
     head: ["exit", "MACs", "top-1 %", "top-5 %", "ens top-1 %", "ens top-5 %"],
     rows: report.anytime.map((r) => [r.exit, macs(r.macs), pct(r.top1), pct(r.top5), pct(r.ensembleTop1), pct(r.ensembleTop5)]),
   };
@@ -162,11 +176,11 @@ function comparisonBudgets(runs: readonly LabelledReport[]): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
-function compareTables(runs: readonly LabelledReport[], none: string): TableData[] {
+function compareTables(runs: readonly LabelledReport[], none: string, opts: FormatOptions): TableData[] {
   const groups = (span: number): [string, number][] => runs.map((r) => [r.label, span]);
   const exitCount = Math.max(...runs.map((r) => r.report.exits.length));
   const anytimeTable: TableData = {
-    title: "Anytime (test)",
+    title: `Anytime (${opts.anytimeSplit ?? "test"})`,
     groups: [["", 1], ...groups(4)],
     head: ["exit #", ...runs.flatMap(() => ["MACs", "top-1 %", "top-5 %", "ens top-1 %"])],
     rows: Array.from({ length: exitCount }, (_, m) => [
@@ -258,13 +272,13 @@ function renderMarkdown(t: TableData): string {
 
 /** Text tables for the terminal: one run, or several compared (one column group per run). */
 export function formatText(input: EvalReport | readonly LabelledReport[], opts: FormatOptions = {}): string {
-  const tables = isRuns(input) ? compareTables(input, "-") : singleRunTables(input, "-", opts);
+  const tables = pickSections(isRuns(input) ? compareTables(input, "-", opts) : singleRunTables(input, "-", opts), opts);
   return tables.map(renderText).join("\n\n") + "\n";
 }
 
 /** GitHub Markdown tables (paste into a README): one run, or several compared. */
 export function formatMarkdown(input: EvalReport | readonly LabelledReport[], opts: FormatOptions = {}): string {
-  const tables = isRuns(input) ? compareTables(input, "—") : singleRunTables(input, "—", opts);
+  const tables = pickSections(isRuns(input) ? compareTables(input, "—", opts) : singleRunTables(input, "—", opts), opts);
   return tables.map(renderMarkdown).join("\n\n") + "\n";
 }
 
