@@ -19,7 +19,7 @@ export function predictProbs(model: tf.LayersModel, data: ImageSet, shape: reado
     const n = Math.min(batchSize, data.count - start);
     const outputs = tf.tidy(() => {
       const x = tf.tensor(data.images.subarray(start * pixels, (start + n) * pixels), [n, ...shape]);
-      const logits = model.predict(x) as tf.Tensor | tf.Tensor[];
+      const logits = model.predict(x, { batchSize: n }) as tf.Tensor | tf.Tensor[];
       return (Array.isArray(logits) ? logits : [logits]).map((l) => tf.softmax(l));
     });
     outputs.forEach((p, m) => {
