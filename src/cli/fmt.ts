@@ -3,37 +3,21 @@
  * Without flags, prints the formatted text of one file (or `-`, standard input) to stdout.
  * Also registers the `sarif` and `github` formats of `mex check` (this module is imported by main.ts).
  */
-import { readFileSync } from "node:fs";
 import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { createTwoFilesPatch } from "diff";
 import { formatSource, DEFAULT_WIDTH } from "../format/format.js";
-import { renderText, shouldColor } from "../diagnostics/render.js";
+import { writeDiagnostics } from "../diagnostics/render.js";
+import { version } from "./version.js";
 import { SourceFile } from "../diagnostics/source.js";
 import { renderSarif } from "../diagnostics/sarif.js";
 import { renderGithub } from "../diagnostics/github.js";
 import { extraCheckFormats, readSpec } from "./check.js";
 import { EXIT, UsageError, writeLine, type Io } from "./io.js";
 
-/** The version in mex's package.json, found by walking up from this module (works from src/ and dist/). */
-export function toolVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "mex" && pkg.version) return pkg.version;
-    } catch {
-      // no package.json here: keep walking up
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return "0.0.0";
-    dir = parent;
-  }
-}
 
-extraCheckFormats.set("sarif", (reports) => renderSarif(reports, { version: toolVersion() }));
+extraCheckFormats.set("sarif", (reports) => renderSarif(reports, { version: version() }));
 extraCheckFormats.set("github", (reports) => renderGithub(reports));
 
 export interface FmtOptions {
@@ -88,8 +72,7 @@ export async function runFmt(files: readonly string[], options: FmtOptions, io: 
     const result = formatSource(text, label, { width: options.width });
     if (!result.ok) {
       const source = new SourceFile(label, text);
-      const color = shouldColor(io.stderr);
-      for (const d of result.diagnostics.filter((x) => x.severity === "error")) writeLine(io.stderr, `${renderText(d, source, { color })}\n`);
+      writeDiagnostics(io.stderr, result.diagnostics.filter((x) => x.severity === "error"), source);
       writeLine(io.stderr, `mex: ${result.message}`);
       raise(EXIT.failed);
       continue;
