@@ -176,10 +176,15 @@ describe("crash-safe training", () => {
     expect(warned.stderr).toContain(`resume: continuing after epoch ${EPOCHS - 1}`);
 
     // A checkpoint of another spec (here: other --set overrides) is refused, not silently mixed in.
+    const runJsonBefore = readFileSync(path.join(dir, "run.json"), "utf8");
+    const specBefore = readFileSync(path.join(dir, "spec.mex"), "utf8");
     const other = mex([...TRAIN_ARGS, "--set", "train.seed=1", "--out", dir, "--resume"]);
     expect(other.stderr).not.toMatch(STACK_TRACE);
     expect(other.status, other.stderr).toBe(1);
-    expect(other.stderr).toMatch(/mex: resume: the checkpoint in .* was written for a different spec/);
+    expect(other.stderr).toMatch(/mex: cannot resume .*: it was trained from a different spec/);
+    // Refused before anything in the run directory was touched.
+    expect(readFileSync(path.join(dir, "run.json"), "utf8")).toBe(runJsonBefore);
+    expect(readFileSync(path.join(dir, "spec.mex"), "utf8")).toBe(specBefore);
 
     const both = path.join(tmp, "both-corrupt");
     cpSync(reference, both, { recursive: true });
