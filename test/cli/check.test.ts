@@ -3,36 +3,19 @@
  * usage errors, `inspect --format json`, and hostile input. Needs dist/: `npm test` builds it in
  * `pretest`; when dist is missing or older than the sources, beforeAll builds it with tsc.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../helpers/cli.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const MAIN = path.join(ROOT, "dist/src/cli/main.js");
 let tmp: string;
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(full).mtimeMs);
-  }
-  return newest;
-}
 
 beforeAll(() => {
-  const stale = !existsSync(MAIN) || statSync(MAIN).mtimeMs < Math.max(newestSource(path.join(ROOT, "src")), newestSource(path.join(ROOT, "grammar")));
-  if (stale) {
-    // tsc still emits when files owned by other work in progress have type errors; the exit code is ignored.
-    try {
-      execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "ignore" });
-    } catch {
-      /* emitted anyway */
-    }
-  }
+  ensureBuilt();
   tmp = mkdtempSync(path.join(tmpdir(), "mex-cli-"));
 }, 180_000);
 

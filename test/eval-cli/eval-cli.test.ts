@@ -3,13 +3,14 @@
  * runs, plots, the extra queries, --measure, and the error exits. Most cases run the subcommand
  * in-process through commander (registerEval, as main does); one group runs the real binary.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Command, CommanderError } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../helpers/cli.js";
 import { registerEval } from "../../src/cli/eval.js";
 import { EXIT, UsageError, type Io } from "../../src/cli/io.js";
 import { accuracyAtBudget, macsForAccuracy } from "../../src/eval/dynamic.js";
@@ -289,25 +290,7 @@ describe("mex eval errors", () => {
 });
 
 describe("the real binary", () => {
-  const MAIN = join(ROOT, "dist/src/cli/main.js");
-  function newestSource(dir: string): number {
-    let newest = 0;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-      else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(full).mtimeMs);
-    }
-    return newest;
-  }
-  beforeAll(() => {
-    if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newestSource(join(ROOT, "src"))) {
-      try {
-        execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "ignore" });
-      } catch {
-        /* tsc emits despite type errors in other work in progress */
-      }
-    }
-  }, 180_000);
+  beforeAll(() => ensureBuilt(), 180_000);
   const mex = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, "bin/mex.js"), ...args], { cwd: ROOT, encoding: "utf8" });
 
   it("mex eval RUN --format json prints the object; a non-run dir and a bad --mode exit 2", () => {

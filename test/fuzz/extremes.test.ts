@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { checkInvariants } from "./invariants.js";
-import { ensureBuilt, mex, STACK_TRACE } from "./cli.js";
+import { ensureBuilt, mex, STACK_TRACE } from "../helpers/cli.js";
 
 let tmp: string;
 beforeAll(() => {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { checkInvariants } from "./invariants.js";
-import { ensureBuilt, mex, STACK_TRACE } from "./cli.js";
+import { ensureBuilt, mex, STACK_TRACE } from "../helpers/cli.js";
 
 const DIR = path.join(import.meta.dirname, "regressions");
 const FILES = readdirSync(DIR).filter((f) => f.endsWith(".mex")).sort();

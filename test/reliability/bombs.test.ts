@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
-import { ensureBuilt, mex, STACK_TRACE } from "../fuzz/cli.js";
+import { ensureBuilt, mex, STACK_TRACE } from "../helpers/cli.js";
 
 function spec(input: string, stage: string, head = "gap dense(classes)"): string {
   return `model bomb {\n  input ${input}\n  classes 10\n  backbone {\n    stage s1 { ${stage} }\n  }\n  exit e1 after s1 { ${head} }\n  train { data: synthetic() }\n}\n`;

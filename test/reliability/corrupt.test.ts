@@ -15,7 +15,7 @@ import type { DataIR } from "../../src/ir/model.js";
 import { loadDataset } from "../../src/data/dataset.js";
 import { DataError } from "../../src/data/errors.js";
 import { encodeIdx, idxStem } from "../../src/data/idx.js";
-import { ensureBuilt, mex, mexAsync, ROOT, STACK_TRACE } from "../fuzz/cli.js";
+import { ensureBuilt, mex, mexAsync, ROOT, STACK_TRACE } from "../helpers/cli.js";
 import { CLASSES, idxSpec, SIZE, TEST_PER_CLASS, TRAIN_PER_CLASS, writeIdxDataset } from "./fixtures.js";
 
 let tmp: string;

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, mex, mexAsync, STACK_TRACE } from "../fuzz/cli.js";
+import { ensureBuilt, mex, mexAsync, STACK_TRACE } from "../helpers/cli.js";
 
 const EPOCHS = 6;
 const TRAIN_ARGS = [

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { encodeIdx, idxStem } from "../../src/data/idx.js";
-import { ROOT } from "../fuzz/cli.js";
+import { ROOT } from "../helpers/cli.js";
 
 export const CLASSES = 4;
 export const SIZE = 16;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
-import { ensureBuilt, mexAsync, ROOT, STACK_TRACE } from "../fuzz/cli.js";
+import { ensureBuilt, mexAsync, ROOT, STACK_TRACE } from "../helpers/cli.js";
 
 let tmp: string;
 beforeAll(() => {

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { idxStem } from "../../src/data/idx.js";
-import { ensureBuilt, mex, STACK_TRACE } from "../fuzz/cli.js";
+import { ensureBuilt, mex, STACK_TRACE } from "../helpers/cli.js";
 import { idxSpec, writeIdxDataset } from "./fixtures.js";
 
 let tmp: string;
