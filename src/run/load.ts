@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelIR } from "../ir/model.js";
 import { checkSource } from "../check/index.js";
+import { parseOverride } from "../check/overrides.js";
 import { loadModel } from "../backends/tfjs/io.js";
 import { MODEL_DIR } from "../train/trainer.js";
 import { readRunInfo, RunError, type RunInfo } from "./info.js";
@@ -26,7 +27,9 @@ export function isRunDir(path: string): boolean {
 export async function loadRun(dir: string): Promise<LoadedRun> {
   const run = await readRunInfo(dir);
   if (sha256(run.spec) !== run.specHash) throw new RunError(`${join(dir, "run.json")}: the stored spec does not match its hash (edited?)`);
-  const checked = checkSource(run.spec, join(dir, "spec.mex"));
+  // The stored spec already has the --set overrides applied; re-check it as `mex train` did.
+  const overridden = new Set((run.overrides ?? []).map((raw) => parseOverride(raw)).map((o) => `${o.section}.${o.option}`));
+  const checked = checkSource(run.spec, join(dir, "spec.mex"), { overridden });
   if (!checked.ir) {
     const first = checked.diagnostics.find((d) => d.severity === "error");
     throw new RunError(`the spec stored in ${dir} no longer checks: ${first ? `${first.code} ${first.message}` : "unknown error"}`);
