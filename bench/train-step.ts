@@ -491,6 +491,7 @@ function parseFlags(argv: readonly string[]): Flags {
   return { json: has("--json"), quick: has("--quick"), agreement: has("--agreement"), workers: has("--workers"), cpu: !has("--no-cpu"), torch: !has("--no-torch"), epoch: !has("--no-epoch") };
 }
 
+const meanOf = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
 const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
 
@@ -526,7 +527,9 @@ const fmtMs = (x: number | null) => (x === null ? "n/a" : x >= 10_000 ? `${(x / 
 const fmtX = (x: number | null) => (x === null ? "n/a" : x >= 100 ? `${x.toFixed(0)}x` : `${x.toFixed(2)}x`);
 
 function printReport(rows: readonly SpecRow[], epoch: EpochResult | null, agree: AgreementResult | null, dp: DataParallelResult[] | null): void {
-  const table = new Table({ head: ["spec", "batch", "wasm ms", "cpu ms", "torch1 ms", "torch2 ms", "cpu/wasm", "wasm/torch1", "wasm/torch2", "load avg (1m)"] });
+  // Plain borders when piped (no colour codes in files).
+  const style = process.stdout.isTTY ? {} : { style: { head: [], border: [] } };
+  const table = new Table({ ...style, head: ["spec", "batch", "wasm ms", "cpu ms", "torch1 ms", "torch2 ms", "cpu/wasm", "wasm/torch1", "wasm/torch2", "load avg (1m)"] });
   for (const r of rows) {
     table.push([r.spec, r.batch, fmtMs(r.wasmStepMs), fmtMs(r.cpuStepMs), fmtMs(r.torch1StepMs), fmtMs(r.torch2StepMs), fmtX(r.cpuOverWasm), fmtX(r.wasmOverTorch1), fmtX(r.wasmOverTorch2), `${r.loadAvg.before[0]} -> ${r.loadAvg.after[0]}`]);
   }
@@ -549,11 +552,13 @@ function printReport(rows: readonly SpecRow[], epoch: EpochResult | null, agree:
     console.log(`  max |wasm - cpu| = ${agree.maxDiffPoints.toFixed(1)} points: ${agree.maxDiffPoints <= 1 ? "within" : "NOT within"} 1 point`);
   }
   if (dp) {
-    console.log("\nData-parallel prototype (worker threads on wasm, gradients averaged on the main thread), fashion-3exit:");
+    console.log(`\nData-parallel prototype (worker threads on wasm, gradients averaged on the main thread), fashion-3exit, batch ${BATCH}:`);
     for (const d of dp) console.log(`  ${d.workers} worker(s) x ${d.batch / d.workers} examples: median step ${d.medianMs.toFixed(1)} ms (slowest worker's forward+backward ${d.computeMs.toFixed(1)} ms)`);
-    const one = dp.find((d) => d.workers === 1);
-    const two = dp.find((d) => d.workers === 2);
-    if (one && two) console.log(`  speed-up of 2 workers over 1: ${(one.medianMs / two.medianMs).toFixed(2)}x`);
+    const one = meanOf(dp.filter((d) => d.workers === 1 && d.batch === BATCH).map((d) => d.medianMs));
+    const two = meanOf(dp.filter((d) => d.workers === 2 && d.batch === BATCH).map((d) => d.medianMs));
+    const half = meanOf(dp.filter((d) => d.workers === 1 && d.batch === BATCH / 2).map((d) => d.medianMs));
+    if (one !== null && half !== null) console.log(`  one worker, half batch / full batch: ${(half / one).toFixed(2)} (0.5 = time proportional to the batch)`);
+    if (one !== null && two !== null) console.log(`  speed-up of 2 workers over 1 (mean of the medians): ${(one / two).toFixed(2)}x`);
   }
   console.log(`\nload average at the end: ${load().join(" ")} (2 cores; other processes share them)`);
 }
@@ -575,9 +580,13 @@ async function main(): Promise<void> {
     let dp: DataParallelResult[] | null = null;
     if (flags.workers) {
       dp = [];
-      for (const workers of [1, 2]) {
-        log(`data-parallel: ${workers} worker(s) (load average ${load().join(" ")})`);
-        dp.push(await dataParallel("specs/fashion-3exit.mex", workers, BATCH, { warmup: 2, steps: 9 }));
+      // Alternated, so a change in the machine's load does not favour one configuration. The
+      // 1-worker half batch shows how the step time scales with the batch on one core (the best
+      // 2 workers could do is that time plus the reduction).
+      const configs = [[1, BATCH], [2, BATCH], [1, BATCH / 2]] as const;
+      for (const [workers, batch] of [...configs, ...configs]) {
+        log(`data-parallel: ${workers} worker(s), batch ${batch} (load average ${load().join(" ")})`);
+        dp.push(await dataParallel("specs/fashion-3exit.mex", workers, batch, { warmup: 2, steps: 9 }));
       }
     }
     const agree = flags.agreement ? await agreement(dir, log) : null;
