@@ -31,7 +31,8 @@ import { checkSource } from "../src/check/index.js";
 import { applyOverrides, parseOverride } from "../src/check/overrides.js";
 import type { LayerNode, ModelIR } from "../src/ir/model.js";
 import { lossAndGrads, teacherUnion, type LossSettings } from "../src/train/loss.js";
-import { createOptimizer, type MexOptimizer } from "../src/train/optimizer.js";
+import { trainStep } from "../src/train/trainer.js";
+import { createOptimizer } from "../src/train/optimizer.js";
 import { Temperature } from "../src/train/temperature.js";
 import { train } from "../src/train/trainer.js";
 
@@ -140,27 +141,6 @@ export function checkSpecFile(file: string, overrides: readonly string[] = []): 
   const result = checkSource(text, file);
   if (!result.ir) throw new Error(`${file}: ${result.diagnostics.map((d) => d.message).join("; ")}`);
   return result.ir;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The training step (a copy of src/train/trainer.ts's private trainStep, kept identical).
-
-interface StepResult {
-  total: number;
-  weights: number;
-  confidence: number | null;
-}
-
-function trainStep(model: tf.LayersModel, optimizer: MexOptimizer, images: Float32Array, labels: Int32Array, shape: readonly number[], settings: LossSettings): StepResult {
-  const x = tf.tensor(images, [labels.length, ...shape]);
-  const y = tf.tensor1d(labels, "int32");
-  const out = lossAndGrads(() => model.apply(x, { training: true }) as tf.Tensor2D[], y, settings);
-  optimizer.applyGradients(out.grads);
-  const weights = tf.tidy(() => tf.addN(model.weights.map((w) => tf.sum(tf.abs(w.read())))));
-  const scalars = [out.total, out.classification, out.distillation, weights, ...(out.confidence ? [out.confidence] : [])];
-  const values = tf.tidy(() => tf.stack(scalars).dataSync());
-  tf.dispose([x, y, ...scalars, ...Object.values(out.grads)]);
-  return { total: values[0]!, weights: values[3]!, confidence: out.confidence ? values[4]! : null };
 }
 
 /** mulberry32: a tiny seeded generator, so every backend sees the same batch. */

@@ -202,7 +202,7 @@ function trainingPool(data: Dataset): Split {
   return { images, labels, count: labels.length };
 }
 
-interface StepResult {
+export interface StepResult {
   total: number;
   /** Sum of |w| over all weights after the step. */
   weights: number;
@@ -211,8 +211,8 @@ interface StepResult {
   confidence: number | null;
 }
 
-/** One optimisation step; reads all scalars back with a single sync. */
-function trainStep(
+/** One optimisation step (exactly what the trainer does per batch); reads all scalars back with one sync. */
+export function trainStep(
   model: tf.LayersModel,
   optimizer: MexOptimizer,
   images: Float32Array,
