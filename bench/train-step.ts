@@ -35,6 +35,7 @@ import { trainStep } from "../src/train/trainer.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import { Temperature } from "../src/train/temperature.js";
 import { train } from "../src/train/trainer.js";
+import { Rng } from "../src/data/rng.js";
 
 const BATCH = 64;
 const PYTHON = "/usr/bin/python3";
@@ -143,16 +144,10 @@ export function checkSpecFile(file: string, overrides: readonly string[] = []): 
   return result.ir;
 }
 
-/** mulberry32: a tiny seeded generator, so every backend sees the same batch. */
+/** Uniform [0, 1) numbers from the project's seeded generator, so runs reproduce. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 function randomBatch(ir: ModelIR, batch: number, seed: number): { images: Float32Array; labels: Int32Array } {

@@ -1,17 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parse, tokenize } from "../../src/syntax/parse.js";
 import type { SpecFile } from "../../src/syntax/ast.js";
+import { Rng } from "../../src/data/rng.js";
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
+/** Uniform [0, 1) numbers from the project's seeded generator, so runs reproduce. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** A valid spec of at least `size` characters: many stages with nested blocks and comments. */

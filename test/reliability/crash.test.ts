@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, mex, mexAsync, STACK_TRACE } from "../helpers/cli.js";
+import { Rng } from "../../src/data/rng.js";
 
 const EPOCHS = 6;
 const TRAIN_ARGS = [
@@ -20,16 +21,10 @@ const TRAIN_ARGS = [
   "--no-progress",
 ];
 
-/** mulberry32: the kill schedule is seeded, so a failure reproduces. */
+/** Uniform [0, 1) numbers from the project's seeded generator, so runs reproduce. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 type KillPlan =
