@@ -32,6 +32,9 @@ const CONV_CASES: ConvCase[] = [
   { name: "7x9 b5 3x3 s3 same", x: [5, 7, 9, 3], k: [3, 3], out: 4, stride: 3, pad: "same", dilation: 1 },
   { name: "7x9 b1 3x3 d2 same", x: [1, 7, 9, 3], k: [3, 3], out: 4, stride: 1, pad: "same", dilation: 2 },
   { name: "9x9 b5 3x3 d2 valid", x: [5, 9, 9, 2], k: [3, 3], out: 3, stride: 1, pad: "valid", dilation: 2 },
+  // Same padding wider than the image: some taps see only padding (all-zero im2col blocks).
+  { name: "4x5 b3 5x5 d3 same", x: [3, 4, 5, 2], k: [5, 5], out: 3, stride: 1, pad: "same", dilation: 3 },
+  { name: "6x5 b4 4x2 s1 same (even kernel)", x: [4, 6, 5, 3], k: [4, 2], out: 5, stride: 1, pad: "same", dilation: 1 },
   // K = 3*3*3 = 27 < 32 output channels: dW^T = dy^T . im2col orientation.
   { name: "9x7 b5 3x3x3->32 s2 same", x: [5, 9, 7, 3], k: [3, 3], out: 32, stride: 2, pad: "same", dilation: 1 },
 ];
@@ -134,6 +137,34 @@ describe("Conv2DBackpropFilter chunking", () => {
       }
       expect(relErr(whole, await runOn("cpu", fn))).toBeLessThan(TOL);
     });
+  }
+});
+
+describe("Conv2DBackpropFilter: shifted-plane im2col agrees with the row-wise gather", () => {
+  const cases: Array<[number[], number[], number]> = [
+    [[5, 7, 9, 3], [3, 3, 3, 4], 1],
+    [[3, 4, 5, 2], [5, 5, 2, 3], 3],
+    [[4, 6, 5, 3], [4, 2, 3, 5], 1],
+  ];
+  for (const [xShape, filterShape, dilation] of cases) {
+    for (const chunked of [false, true]) {
+      it(`x [${xShape}] filter [${filterShape}] d${dilation}${chunked ? " chunked" : ""}`, async () => {
+        const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], 1, dilation, "same").outShape as number[];
+        const x = randomArr(xShape, 71), dy = randomArr(dyShape, 72);
+        const fn = () => tf.engine().runKernel("Conv2DBackpropFilter", { x: toTensor(x), dy: toTensor(dy) }, { strides: 1, pad: "same", dataFormat: "NHWC", dilations: dilation, filterShape }) as tf.Tensor;
+        const savedMax = convTuning.im2colMaxElements;
+        if (chunked) convTuning.im2colMaxElements = 1;
+        try {
+          const shifted = await runOn("wasm", fn);
+          convTuning.shiftedPlaneIm2col = false;
+          const rowwise = await runOn("wasm", fn);
+          expect(relErr(shifted, rowwise)).toBeLessThan(1e-6);
+        } finally {
+          convTuning.shiftedPlaneIm2col = true;
+          convTuning.im2colMaxElements = savedMax;
+        }
+      });
+    }
   }
 });
 

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
+import { poolTuning } from "../../src/backends/tfjs/wasm-kernels/pool-grad.js";
 
 const TOL = 1e-4;
 
@@ -86,6 +87,10 @@ describe("pooling gradients on wasm", () => {
     { name: "7x9 b5 3x3 s1 same", x: [5, 7, 9, 2], f: 3, s: 1, pad: "same" },
     { name: "9x7 b5 3x2 s3 valid", x: [5, 9, 7, 3], f: [3, 2], s: 3, pad: "valid" },
     { name: "8x8 b2 2x2 s[2,1] same", x: [2, 8, 8, 5], f: 2, s: [2, 1], pad: "same" },
+    // Tiled 2x2 fast path: even sizes (no zeroing), 'same' that needs no padding.
+    { name: "8x6 b3 2x2 s2 same", x: [3, 8, 6, 4], f: 2, s: 2, pad: "same" },
+    // 'same' with an odd size pads the last window: general loop.
+    { name: "7x7 b2 2x2 s2 same", x: [2, 7, 7, 3], f: 2, s: 2, pad: "same" },
   ];
   for (const c of cases) {
     for (const ties of [false, true]) {
@@ -102,6 +107,24 @@ describe("pooling gradients on wasm", () => {
   }
 });
 
+describe("max pool gradient: tiled 2x2 loop agrees with the general loop", () => {
+  for (const xShape of [[3, 8, 6, 4], [2, 7, 9, 3]]) {
+    it(`[${xShape}] with ties`, async () => {
+      const raw = randomArr(xShape, 31);
+      const x = { shape: raw.shape, data: raw.data.map((v) => Math.max(0, Math.round(v * 2))) };
+      const dy = randomArr(tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], 2, 2, 1, "valid").outShape as number[], 32);
+      const fn = () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"))(toTensor(x), toTensor(dy));
+      const tiled = await runOn("wasm", fn);
+      poolTuning.tiled2x2 = false;
+      try {
+        expect(Array.from(await runOn("wasm", fn).then((a) => a.data))).toEqual(Array.from(tiled.data));
+      } finally {
+        poolTuning.tiled2x2 = true;
+      }
+    });
+  }
+});
+
 describe("Identity on wasm", () => {
   it("a clone outlives its source and leaks nothing", async () => {
     await tf.setBackend("wasm");
@@ -115,7 +138,7 @@ describe("Identity on wasm", () => {
   });
 });
 
-describe("FusedBatchNorm forward on wasm (stock kernel, used by the lean gradient)", () => {
+describe("FusedBatchNorm forward on wasm (per-channel gain/shift; other broadcasts use the stock kernel)", () => {
   it("normalises one channel by hand-computed statistics", async () => {
     // (x - 1) * 2 / sqrt(3 + 1) + 0.5 = x - 0.5
     const out = await runOn("wasm", () =>
@@ -132,6 +155,8 @@ describe("FusedBatchNorm forward on wasm (stock kernel, used by the lean gradien
     ["rank-4 [1,1,1,C] statistics", [1, 1, 1, 3], true],
     ["no scale or offset", [3], false],
     ["full-shape statistics (stock fallback)", [5, 7, 9, 3], true],
+    ["scalar-sized statistics", [1], true],
+    ["statistics along a non-channel axis (stock fallback)", [1, 1, 9, 1], true],
   ];
   for (const [name, shape, affine] of cases) {
     it(name, async () => {

@@ -8,7 +8,7 @@
 //   y[b,oh,ow,o] = sum_{kh,kw,i} x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] * W[kh,kw,i,o].
 import type { TensorInfo, NamedAttrMap } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
-import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, transpose, xnnConv2d } from "./wasm-internals.js";
+import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, heapF32, heapIndex, transpose, xnnConv2d } from "./wasm-internals.js";
 
 export interface ConvGeometry {
   batch: number;
@@ -65,6 +65,8 @@ export const convTuning = {
   im2colMaxElements: 4 * 1024 * 1024,
   /** Take dW^T = dy^T . im2col when im2col is the smaller operand (see conv2dBackpropFilterWasm). */
   packSmallerOperand: true,
+  /** Build im2col by shifted plane copies when stride is 1 and the output plane equals the input's. */
+  shiftedPlaneIm2col: true,
 };
 
 /**
@@ -177,6 +179,10 @@ function im2colTransposed(backend: WasmBackend, xT: TensorInfo, g: ConvGeometry,
   const C = g.inC;
   const { inH: H, inW: W, outH: OH, outW: OW, strideW: sw } = g;
   const cols = allocF32(backend, [g.kH * g.kW * C, P]);
+  if (convTuning.shiftedPlaneIm2col && g.strideH === 1 && sw === 1 && OH === H && OW === W) {
+    im2colTransposedShifted(backend, xT, cols, g, b0, b1);
+    return cols;
+  }
   const xs = f32(backend, xT);
   const out = f32(backend, cols);
   let dst = 0;
@@ -205,6 +211,56 @@ function im2colTransposed(backend: WasmBackend, xT: TensorInfo, g: ConvGeometry,
     }
   }
   return cols;
+}
+
+/**
+ * im2colTransposed when stride is 1 and the output plane has the input's size
+ * (same padding): each block of cols for one tap (kh,kw) and channel i is the
+ * run of xT planes b0..b1-1 shifted by (kh*d - pt) rows and (kw*d - pl)
+ * columns. So it is one native memmove (copyWithin over the wasm heap) per
+ * (tap, channel), then zeros written where the shifted window leaves the image:
+ * whole rows at the top/bottom of each plane, a few columns at the ends of each
+ * row. Several times faster than the per-row gather for small planes (7x7, 14x14).
+ */
+function im2colTransposedShifted(backend: WasmBackend, xT: TensorInfo, cols: TensorInfo, g: ConvGeometry, b0: number, b1: number): void {
+  const { inH: H, inW: W, inC: C } = g;
+  const plane = H * W;
+  const nb = b1 - b0;
+  const heap = heapF32(backend);
+  const src0 = heapIndex(backend, xT);
+  const dst0 = heapIndex(backend, cols);
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+  let dstBlock = dst0;
+  for (let kh = 0; kh < g.kH; kh++) {
+    const hOff = kh * g.dilationH - g.padTop;
+    const rowLo = clamp(-hOff, 0, H), rowHi = clamp(H - hOff, rowLo, H);
+    for (let kw = 0; kw < g.kW; kw++) {
+      const wOff = kw * g.dilationW - g.padLeft;
+      const colLo = clamp(-wOff, 0, W), colHi = clamp(W - wOff, colLo, W);
+      for (let i = 0; i < C; i++, dstBlock += nb * plane) {
+        if (rowHi > rowLo && colHi > colLo) {
+          const first = rowLo * W + colLo;
+          const end = (nb - 1) * plane + (rowHi - 1) * W + colHi;
+          const src = src0 + (i * g.batch + b0) * plane + (rowLo + hOff) * W + colLo + wOff;
+          heap.copyWithin(dstBlock + first, src, src + end - first);
+        }
+        for (let p = 0; p < nb; p++) {
+          const base = dstBlock + p * plane;
+          if (rowHi <= rowLo || colHi <= colLo) {
+            heap.fill(0, base, base + plane);
+            continue;
+          }
+          heap.fill(0, base, base + rowLo * W);
+          heap.fill(0, base + rowHi * W, base + plane);
+          for (let r = rowLo; r < rowHi; r++) {
+            const row = base + r * W;
+            for (let c = 0; c < colLo; c++) heap[row + c] = 0;
+            for (let c = colHi; c < W; c++) heap[row + c] = 0;
+          }
+        }
+      }
+    }
+  }
 }
 
 /**

@@ -11,6 +11,7 @@
 //   DepthwiseConv2dNativeBackpropFilter  JS loop
 //   MaxPoolGrad, AvgPoolGrad       JS, one pass over output windows
 //   Tile                           block copies; Sum, Mean: no transpose
+//   FusedBatchNorm                 one pass with per-channel gain/shift
 //   Identity, Cast (same dtype)    share the buffer (reference counted)
 import * as tf from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
@@ -23,6 +24,7 @@ import { reduceSumWasm } from "./reduce.js";
 import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
 import { registerDilatedConvGradients } from "./dilated-conv-gradients.js";
 import { registerLeanGradients } from "./lean-gradients.js";
+import { fusedBatchNormWasm } from "./batch-norm.js";
 
 type Inputs = Record<string, TensorInfo>;
 type MexKernel = (inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap) => TensorInfo;
@@ -123,6 +125,16 @@ const avgPoolGrad: MexKernel = (inputs, backend, attrs) => {
   return avgPoolGradWasm(backend, dy, x, poolInfo(x, attrs));
 };
 
+const fusedBatchNorm: MexKernel = (inputs, backend, attrs) => {
+  const x = anyInput(inputs, "x", "FusedBatchNorm");
+  const eps = (attrs["varianceEpsilon"] as number | undefined) ?? 0.001;
+  const out = fusedBatchNormWasm(
+    backend, x, anyInput(inputs, "mean", "FusedBatchNorm"), anyInput(inputs, "variance", "FusedBatchNorm"),
+    inputs["offset"] ?? undefined, inputs["scale"] ?? undefined, eps,
+  );
+  return out ?? callStock("FusedBatchNorm", inputs, backend, attrs);
+};
+
 /**
  * Identity shares the input's buffer (reference counted), as the cpu backend
  * does; the stock wasm Identity copies, and the engine calls it ~60 times per
@@ -154,6 +166,7 @@ export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["Mean", reduction("Mean")],
   ["MaxPoolGrad", maxPoolGrad],
   ["AvgPoolGrad", avgPoolGrad],
+  ["FusedBatchNorm", fusedBatchNorm],
   ["Identity", identity],
   ["Cast", cast],
 ];

@@ -5,12 +5,64 @@ import type { TensorInfo } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
 import { type WasmBackend, allocF32, f32 } from "./wasm-internals.js";
 
+/** Tunables; mutable so tests and benchmarks can compare the general loop with the 2x2 one. */
+export const poolTuning = {
+  /** Use the specialised loop for non-overlapping 2x2 windows with stride 2 (the common max pool). */
+  tiled2x2: true,
+};
+
+/** 2x2 windows, stride 2, no dilation, every window inside the input (no padding reached). */
+function isTiled2x2(info: backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2
+    && info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0
+    && 2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth;
+}
+
+/**
+ * maxPoolGradWasm for disjoint 2x2 windows: each window's four inputs are
+ * written exactly once (dy at the argmax, 0 elsewhere), so there is no fill, no
+ * scatter and no argmax buffer. Ties go to the first of (0,0), (0,1), (1,0), (1,1),
+ * as in the general loop. Only an odd last row/column (outside every window) is zeroed.
+ */
+function maxPoolGrad2x2(backend: WasmBackend, dy: TensorInfo, input: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const dx = allocF32(backend, input.shape as number[]);
+  const xs = f32(backend, input);
+  const dys = f32(backend, dy);
+  const out = f32(backend, dx);
+  const C = info.inChannels, H = info.inHeight, W = info.inWidth, OH = info.outHeight, OW = info.outWidth;
+  if (2 * OH < H || 2 * OW < W) out.fill(0);
+  const rowStride = W * C;
+  let g = 0;
+  for (let b = 0; b < info.batchSize; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      let p00 = (b * H + 2 * oh) * rowStride;
+      for (let ow = 0; ow < OW; ow++, p00 += 2 * C) {
+        const p01 = p00 + C, p10 = p00 + rowStride, p11 = p10 + C;
+        for (let c = 0; c < C; c++, g++) {
+          const v00 = xs[p00 + c]!, v01 = xs[p01 + c]!, v10 = xs[p10 + c]!, v11 = xs[p11 + c]!;
+          let m = v00, k = 0;
+          if (v01 > m) { m = v01; k = 1; }
+          if (v10 > m) { m = v10; k = 2; }
+          if (v11 > m) k = 3;
+          const d = dys[g]!;
+          out[p00 + c] = k === 0 ? d : 0;
+          out[p01 + c] = k === 1 ? d : 0;
+          out[p10 + c] = k === 2 ? d : 0;
+          out[p11 + c] = k === 3 ? d : 0;
+        }
+      }
+    }
+  }
+  return dx;
+}
+
 /**
  * dx[argmax of each window] += dy[window]. The argmax is the first strictly
  * greatest element in row-major window order, as in tfjs's cpu backend, so ties
  * route the gradient to the same element.
  */
 export function maxPoolGradWasm(backend: WasmBackend, dy: TensorInfo, input: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  if (poolTuning.tiled2x2 && isTiled2x2(info)) return maxPoolGrad2x2(backend, dy, input, info);
   const dx = allocF32(backend, input.shape as number[]);
   const xs = f32(backend, input);
   const dys = f32(backend, dy);

@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 export interface WasmBackend {
   wasm: {
     cwrap(name: string, ret: null, argTypes: string[]): (...args: unknown[]) => void;
+    HEAPU8: Uint8Array;
   };
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
@@ -31,6 +32,20 @@ export function f32(backend: WasmBackend, t: TensorInfo): Float32Array {
     throw new Error(`mex wasm kernel: expected a float32 tensor, got ${t.dtype}`);
   }
   return view;
+}
+
+/**
+ * The whole wasm heap as float32 plus the element offset of each tensor in it, so
+ * one typed array spans several tensors (copyWithin between tensors is a native
+ * memmove). Same invalidation rule as the per-tensor views.
+ */
+export function heapF32(backend: WasmBackend): Float32Array {
+  return new Float32Array(backend.wasm.HEAPU8.buffer);
+}
+
+/** Element index of a float32 tensor's first value in heapF32(backend). */
+export function heapIndex(backend: WasmBackend, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset / 4;
 }
 
 export function disposeAll(backend: WasmBackend, ts: TensorInfo[]): void {
