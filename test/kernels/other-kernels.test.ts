@@ -4,6 +4,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsCpu } from "./harness.js";
 import { poolTuning } from "../../src/backends/tfjs/wasm-kernels/pool-grad.js";
+import { simdKernels, simdTuning } from "../../src/backends/tfjs/wasm-kernels/simd-kernels.js";
+import type { WasmBackend } from "../../src/backends/tfjs/wasm-kernels/wasm-internals.js";
+
+/** `fn` on wasm with the SIMD kernels, then with the JS loops. */
+async function simdAndJs(fn: () => tf.Tensor): Promise<{ simd: Arr; js: Arr }> {
+  const simd = await runOn("wasm", fn);
+  simdTuning.enabled = false;
+  try {
+    return { simd, js: await runOn("wasm", fn) };
+  } finally {
+    simdTuning.enabled = true;
+  }
+}
 
 const TOL = 1e-4;
 
@@ -105,6 +118,55 @@ describe("pooling gradients on wasm", () => {
       });
     }
   }
+});
+
+describe("wasm SIMD kernels", () => {
+  it("load on this Node (else the tests below only exercise the JS loops)", async () => {
+    await tf.setBackend("wasm");
+    expect(simdKernels(tf.backend() as unknown as WasmBackend)).not.toBeNull();
+  });
+  it("max pool gradient by hand: per channel argmax, first on ties, odd last row/column zero", async () => {
+    // [1,3,3,4]: 2x2 windows over rows/cols 0-1 only (valid). Channel c of pixel (h,w) = x[h][w][c].
+    const x = [
+      [[1, 0, 5, 2], [4, 0, 5, 9], [7, 7, 7, 7]],
+      [[3, 0, 5, 1], [2, 0, 6, 3], [7, 7, 7, 7]],
+      [[9, 9, 9, 9], [9, 9, 9, 9], [9, 9, 9, 9]],
+    ];
+    const dx = await runOn("wasm", () =>
+      tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"))(tf.tensor4d(x.flat(2), [1, 3, 3, 4]), tf.tensor4d([10, 20, 30, 40], [1, 1, 1, 4])));
+    const at = (h: number, w: number) => Array.from(dx.data.slice((h * 3 + w) * 4, (h * 3 + w) * 4 + 4));
+    // channel 0: max 4 at (0,1); channel 1: all 0, first (0,0); channel 2: 6 at (1,1); channel 3: 9 at (0,1).
+    expect(at(0, 0)).toEqual([0, 20, 0, 0]);
+    expect(at(0, 1)).toEqual([10, 0, 0, 40]);
+    expect(at(1, 0)).toEqual([0, 0, 0, 0]);
+    expect(at(1, 1)).toEqual([0, 0, 30, 0]);
+    for (const [h, w] of [[0, 2], [1, 2], [2, 0], [2, 1], [2, 2]] as const) expect(at(h, w)).toEqual([0, 0, 0, 0]);
+  });
+  for (const xShape of [[3, 8, 6, 4], [2, 7, 9, 8], [64, 14, 14, 32]]) {
+    it(`max pool gradient [${xShape}] with ties equals the JS loop`, async () => {
+      const raw = randomArr(xShape, 33);
+      const x = { shape: raw.shape, data: raw.data.map((v) => Math.max(0, Math.round(v * 2))) };
+      const dy = randomArr(tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], 2, 2, 1, "valid").outShape as number[], 34);
+      const { simd, js } = await simdAndJs(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"))(toTensor(x), toTensor(dy)));
+      expect(Array.from(simd.data)).toEqual(Array.from(js.data));
+    });
+  }
+  const sumCases: Array<[number[], number[]]> = [[[5, 7, 9, 4], [0, 1, 2]], [[3, 5, 6, 8], [1, 2]], [[2, 3, 17, 12], [1, 2]], [[4, 8], [0]], [[2, 9, 4], [1]]];
+  for (const [shape, axes] of sumCases) {
+    it(`Sum/Mean of [${shape}] over [${axes}] equal the JS loop and the cpu backend`, async () => {
+      const x = randomArr(shape, 35);
+      for (const fn of [() => tf.sum(toTensor(x), axes), () => tf.mean(toTensor(x), axes, true)]) {
+        const { simd, js } = await simdAndJs(fn);
+        expect(simd.shape).toEqual(js.shape);
+        expect(relErr(simd, js)).toBeLessThan(1e-6);
+        await expectAgree(fn);
+      }
+    });
+  }
+  it("sums 1..24 over 24 rows exactly (blocks of 8 rows and float64 across blocks)", async () => {
+    const out = await runOn("wasm", () => tf.sum(tf.tensor3d(Array.from({ length: 24 * 4 }, (_, i) => Math.floor(i / 4) + 1 + (i % 4)), [1, 24, 4]), 1));
+    expect(Array.from(out.data)).toEqual([300, 324, 348, 372]);
+  });
 });
 
 describe("max pool gradient: tiled 2x2 loop agrees with the general loop", () => {

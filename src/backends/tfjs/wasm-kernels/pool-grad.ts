@@ -4,6 +4,7 @@
 import type { TensorInfo } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
 import { type WasmBackend, allocF32, f32 } from "./wasm-internals.js";
+import { heapPointer, simdKernels } from "./simd-kernels.js";
 
 /** Tunables; mutable so tests and benchmarks can compare the general loop with the 2x2 one. */
 export const poolTuning = {
@@ -23,6 +24,8 @@ function isTiled2x2(info: backend_util.Conv2DInfo): boolean {
  * written exactly once (dy at the argmax, 0 elsewhere), so there is no fill, no
  * scatter and no argmax buffer. Ties go to the first of (0,0), (0,1), (1,0), (1,1),
  * as in the general loop. Only an odd last row/column (outside every window) is zeroed.
+ * With C % 4 == 0 the loop runs as wasm SIMD (simd-kernels.wat): branch-free
+ * masks instead of the JS loop's unpredictable comparisons, ~4x faster.
  */
 function maxPoolGrad2x2(backend: WasmBackend, dy: TensorInfo, input: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const dx = allocF32(backend, input.shape as number[]);
@@ -31,6 +34,11 @@ function maxPoolGrad2x2(backend: WasmBackend, dy: TensorInfo, input: TensorInfo,
   const out = f32(backend, dx);
   const C = info.inChannels, H = info.inHeight, W = info.inWidth, OH = info.outHeight, OW = info.outWidth;
   if (2 * OH < H || 2 * OW < W) out.fill(0);
+  const simd = C % 4 === 0 ? simdKernels(backend) : null;
+  if (simd !== null) {
+    simd.maxPoolGrad2x2(heapPointer(backend, input), heapPointer(backend, dy), heapPointer(backend, dx), info.batchSize, H, W, C, OH, OW);
+    return dx;
+  }
   const rowStride = W * C;
   let g = 0;
   for (let b = 0; b < info.batchSize; b++) {

@@ -4,7 +4,8 @@
 // tensors, and global average pooling over [1,2].
 import type { TensorInfo } from "@tensorflow/tfjs";
 import { util } from "@tensorflow/tfjs";
-import { type WasmBackend, f32 } from "./wasm-internals.js";
+import { type WasmBackend, allocF32, disposeAll, f32 } from "./wasm-internals.js";
+import { heapPointer, simdKernels } from "./simd-kernels.js";
 
 /** Splits shape into [outer, reduced, inner] sizes when `axes` is one contiguous run; else null. */
 export function contiguousReduction(shape: number[], axes: number[]): [number, number, number] | null {
@@ -25,7 +26,9 @@ function reducedShape(shape: number[], axes: number[], keepDims: boolean): numbe
 
 /**
  * out[o, i] = scale * sum_r x[o, r, i] for x viewed as [outer, reduced, inner].
- * Accumulates in float64 (the cpu backend accumulates in JS numbers too).
+ * Accumulates in float64 (the cpu backend accumulates in JS numbers too). When
+ * inner % 4 == 0 this runs as wasm SIMD (simd-kernels.wat: float32 lanes over
+ * blocks of 8 rows, float64 across blocks).
  */
 export function reduceSumWasm(
   backend: WasmBackend, x: TensorInfo, axis: number | number[], keepDims: boolean, mean: boolean,
@@ -36,9 +39,17 @@ export function reduceSumWasm(
   if (split === null) return null;
   const [outer, reduced, inner] = split;
   const out = backend.makeOutput(reducedShape(x.shape, axes, keepDims), "float32");
+  const scale = mean ? 1 / reduced : 1;
+  const simd = inner % 4 === 0 && outer * reduced * inner > 0 ? simdKernels(backend) : null;
+  if (simd !== null) {
+    // float64 accumulators: inner doubles = 2 * inner float32 slots.
+    const acc = allocF32(backend, [2 * inner]);
+    simd.sumMiddle(heapPointer(backend, x), heapPointer(backend, out), heapPointer(backend, acc), outer, reduced, inner, scale);
+    disposeAll(backend, [acc]);
+    return out;
+  }
   const src = f32(backend, x);
   const dst = f32(backend, out);
-  const scale = mean ? 1 / reduced : 1;
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
       let s = 0;
