@@ -33,6 +33,8 @@ interface Setting {
   readonly data: string;
   readonly methods: readonly Method[];
   readonly seeds: number;
+  /** Epochs for this setting when it differs from --epochs (the full set under a time limit). */
+  readonly epochs?: number;
 }
 
 type Method = "EW" | "D" | "D+unlabeled";
@@ -45,6 +47,8 @@ interface Args {
   out: string;
   epochs: number;
   fullSeeds: number;
+  /** Epochs of the full-training-set runs (default: --epochs). */
+  fullEpochs: number | null;
   /** Setting ids to run (all when empty). */
   only: string[];
   /** Only summarise the runs that have completed (e.g. when a time limit cut the grid short). */
@@ -52,7 +56,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, jobs: 2, out: join(HERE, "runs"), epochs: 30, fullSeeds: 1, only: [], reportOnly: false };
+  const args: Args = { quick: false, jobs: 2, out: join(HERE, "runs"), epochs: 30, fullSeeds: 1, fullEpochs: null, only: [], reportOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -66,10 +70,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--epochs") args.epochs = Number(value());
     else if (a === "--full-seeds") args.fullSeeds = Number(value());
     else if (a === "--only") args.only = value().split(",");
+    else if (a === "--full-epochs") args.fullEpochs = Number(value());
     else if (a === "--report-only") args.reportOnly = true;
     // A frozen copy of the CLI, so rebuilding dist/ during a long experiment cannot disturb it.
     else if (a === "--mex") MEX = resolve(value());
-    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N, --only 60,150,60+u400,full, --mex PATH, --report-only)`);
+    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N, --only 60,150,60+u400,full, --full-epochs N, --mex PATH, --report-only)`);
   }
   return args;
 }
@@ -81,7 +86,14 @@ function settings(args: Args): Setting[] {
     small,
     { id: "150", label: "150 per class (100 train + 50 val)", data: "fashion_mnist(per_class=150, val_per_class=50)", methods: ["EW", "D"], seeds: 5 },
     { id: "60+u400", label: "60 per class + 400 unlabeled per class", data: "fashion_mnist(per_class=60, val_per_class=10, unlabeled_per_class=400)", methods: ["D+unlabeled"], seeds: 5 },
-    { id: "full", label: "full training set (val 500 per class)", data: "fashion_mnist(val_per_class=500)", methods: ["EW", "D"], seeds: args.fullSeeds },
+    {
+      id: "full",
+      label: `full training set (val 500 per class)${args.fullEpochs !== null && args.fullEpochs !== args.epochs ? `, ${args.fullEpochs} epochs` : ""}`,
+      data: "fashion_mnist(val_per_class=500)",
+      methods: ["EW", "D"],
+      seeds: args.fullSeeds,
+      ...(args.fullEpochs !== null ? { epochs: args.fullEpochs } : {}),
+    },
   ];
 }
 
@@ -114,7 +126,7 @@ async function trainJob(job: Job, args: Args): Promise<void> {
   const resume = existsSync(join(job.dir, "checkpoint")) || existsSync(join(job.dir, "checkpoint.prev"));
   const cli = [
     MEX, "train", join(HERE, SPEC[job.method]), "--out", job.dir, "--no-progress",
-    "--set", `train.data=${job.setting.data}`, "--set", `train.seed=${job.seed}`, "--set", `train.epochs=${args.epochs}`,
+    "--set", `train.data=${job.setting.data}`, "--set", `train.seed=${job.seed}`, "--set", `train.epochs=${job.setting.epochs ?? args.epochs}`,
     ...(resume ? ["--resume"] : []),
   ];
   const started = Date.now();
