@@ -163,6 +163,24 @@ describe("wasm SIMD kernels", () => {
       }
     });
   }
+  for (const [name, statShape] of [["[C] statistics", [8]], ["[1,1,1,C] statistics", [1, 1, 1, 8]], ["size-1 statistics", [1]]] as const) {
+    it(`batch norm (C = 8, ${name}) equals Multiply+Add and the cpu backend`, async () => {
+      const x = randomArr([5, 7, 9, 8], 36);
+      const mean = randomArr([...statShape], 37), offset = randomArr([...statShape], 38), scale = randomArr([...statShape], 39);
+      const variance = { shape: [...statShape], data: randomArr([...statShape], 40).data.map((v) => v * v + 0.1) };
+      const fn = () => tf.batchNorm(toTensor(x) as tf.Tensor4D, toTensor(mean) as tf.Tensor4D, toTensor(variance) as tf.Tensor4D,
+        toTensor(offset) as tf.Tensor4D, toTensor(scale) as tf.Tensor4D, 1e-3);
+      const { simd, js } = await simdAndJs(fn);
+      expect(relErr(simd, js)).toBeLessThan(1e-6);
+      await expectAgree(fn);
+    });
+  }
+  it("batch norm by hand (C = 4): x * scale / sqrt(var + eps) + offset - mean * gain", async () => {
+    // channel c: mean c, variance 3, eps 1 -> 1/sqrt(4) = 0.5; scale 2 -> gain 1; offset 10.
+    const out = await runOn("wasm", () => tf.batchNorm(tf.tensor2d([[5, 5, 5, 5], [0, 1, 2, 3]]), tf.tensor1d([0, 1, 2, 3]),
+      tf.tensor1d([3, 3, 3, 3]), tf.tensor1d([10, 10, 10, 10]), tf.tensor1d([2, 2, 2, 2]), 1));
+    expect(Array.from(out.data)).toEqual([15, 14, 13, 12, 10, 10, 10, 10]);
+  });
   it("sums 1..24 over 24 rows exactly (blocks of 8 rows and float64 across blocks)", async () => {
     const out = await runOn("wasm", () => tf.sum(tf.tensor3d(Array.from({ length: 24 * 4 }, (_, i) => Math.floor(i / 4) + 1 + (i % 4)), [1, 24, 4]), 1));
     expect(Array.from(out.data)).toEqual([300, 324, 348, 372]);

@@ -2,19 +2,22 @@
 // file) that runs on the tfjs wasm backend's own memory: it imports that memory,
 // so tensors are addressed by their memoryOffset with no copies. For loops
 // where JS is slow: the max-pool gradient (data-dependent branches, ~10 ns per
-// window and channel in JS, mostly mispredictions) and Sum/Mean over middle axes.
+// window and channel in JS, mostly mispredictions), Sum/Mean over middle axes and
+// batch norm's per-channel scale and shift (one pass instead of Multiply + Add).
 import type { TensorInfo } from "@tensorflow/tfjs";
 import type { WasmBackend } from "./wasm-internals.js";
 
 /** base64 of the compiled simd-kernels.wat (regenerate when the .wat changes; command in its header). */
 const SIMD_KERNELS_WASM_BASE64 =
-  "AGFzbQEAAAABFwJgCX9/f39/f39/fwBgB39/f39/f3wAAg8BA2VudgZtZW1vcnkCAAEDAwIAAQceAg5tYXhQb29sR3JhZDJ4MgAACXN1bU1pZGRsZQABCuAFAusCAgh/CnsgBkECdCENIAUgDWwhDkEAIQkCQANAIAkgA08NAUEAIQoCQANAIAogB08NASAJIARsIApBAXRqIA5sIQ9BACELAkADQCALIAhPDQFBACEMAkADQCAMIA1PDQEgDyALQQF0IA1saiAMaiEQIAAgEGr9AAQAIREgACAQaiANav0ABAAhEiAAIBBqIA5q/QAEACETIAAgEGogDmogDWr9AAQAIRQgAf0ABAAhGiABQRBqIQEgEiAR/UQhFiASIBEgFv1SIRUgEyAV/UQhFyATIBUgF/1SIRUgFCAV/UQhGCAXIBj9UCEZIAIgEGogDmogDWogGiAY/U79CwQAIAIgEGogDmogGiAXIBj9T/1O/QsEACACIBBqIA1qIBogFiAZ/U/9Tv0LBAAgAiAQaiAaIBYgGf1Q/U/9CwQAIAxBEGohDAwACwsgC0EBaiELDAALCyAKQQFqIQoMAAsLIAlBAWohCQwACwsL8AIEB38BewF/AXsgBUECdCEMIAb9FCEQQQAhBwJAA0AgByADTw0BIAJBACAFQQN0/AsAQQAhCAJAA0AgCCAETw0BIAQgCGshCSAJQQhLBEBBCCEJC0EAIQsCQANAIAsgDE8NASAAIAcgBGwgCGogDGxqIAtqIQ0gDf0ABAAhDkEBIQoCQANAIAogCU8NASANIAxqIQ0gDiAN/QAEAP3kASEOIApBAWohCgwACwsgAiALQQF0aiEPIA8gD/0ABAAgDv1f/fAB/QsEACAPIA/9AAQQIA4gDv0NCAkKCwwNDg8AAQIDBAUGB/1f/fAB/QsEECALQRBqIQsMAAsLIAhBCGohCAwACwtBACELAkADQCALIAxPDQEgAiALQQF0aiEPIAEgByAMbGogC2ogD/0ABAAgEP3yAf1eIA/9AAQQIBD98gH9Xv0NAAECAwQFBgcQERITFBUWF/0LBAAgC0EQaiELDAALCyAHQQFqIQcMAAsLCw==";
+  "AGFzbQEAAAABHwNgCX9/f39/f39/fwBgB39/f39/f3wAYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMEAwABAgcrAw5tYXhQb29sR3JhZDJ4MgAACXN1bU1pZGRsZQABCnNjYWxlU2hpZnQAAgreBgPrAgIIfwp7IAZBAnQhDSAFIA1sIQ5BACEJAkADQCAJIANPDQFBACEKAkADQCAKIAdPDQEgCSAEbCAKQQF0aiAObCEPQQAhCwJAA0AgCyAITw0BQQAhDAJAA0AgDCANTw0BIA8gC0EBdCANbGogDGohECAAIBBq/QAEACERIAAgEGogDWr9AAQAIRIgACAQaiAOav0ABAAhEyAAIBBqIA5qIA1q/QAEACEUIAH9AAQAIRogAUEQaiEBIBIgEf1EIRYgEiARIBb9UiEVIBMgFf1EIRcgEyAVIBf9UiEVIBQgFf1EIRggFyAY/VAhGSACIBBqIA5qIA1qIBogGP1O/QsEACACIBBqIA5qIBogFyAY/U/9Tv0LBAAgAiAQaiANaiAaIBYgGf1P/U79CwQAIAIgEGogGiAWIBn9UP1P/QsEACAMQRBqIQwMAAsLIAtBAWohCwwACwsgCkEBaiEKDAALCyAJQQFqIQkMAAsLC/ACBAd/AXsBfwF7IAVBAnQhDCAG/RQhEEEAIQcCQANAIAcgA08NASACQQAgBUEDdPwLAEEAIQgCQANAIAggBE8NASAEIAhrIQkgCUEISwRAQQghCQtBACELAkADQCALIAxPDQEgACAHIARsIAhqIAxsaiALaiENIA39AAQAIQ5BASEKAkADQCAKIAlPDQEgDSAMaiENIA4gDf0ABAD95AEhDiAKQQFqIQoMAAsLIAIgC0EBdGohDyAPIA/9AAQAIA79X/3wAf0LBAAgDyAP/QAEECAOIA79DQgJCgsMDQ4PAAECAwQFBgf9X/3wAf0LBBAgC0EQaiELDAALCyAIQQhqIQgMAAsLQQAhCwJAA0AgCyAMTw0BIAIgC0EBdGohDyABIAcgDGxqIAtqIA/9AAQAIBD98gH9XiAP/QAEECAQ/fIB/V79DQABAgMEBQYHEBESExQVFhf9CwQAIAtBEGohCwwACwsgB0EBaiEHDAALCwt9AQR/IARBAnQhBiAAIANBAnRqIQUgAiAGaiEIAkADQCAAIAVPDQFBACEHAkADQCAHIAZPDQEgASAHaiAAIAdq/QAEACACIAdq/QAEAP3mASAIIAdq/QAEAP3kAf0LBAAgB0EQaiEHDAALCyAAIAZqIQAgASAGaiEBDAALCws=";
 
 export interface SimdKernels {
   /** See simd-kernels.wat. Pointers are byte offsets in the backend's heap; C % 4 == 0. */
   maxPoolGrad2x2(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   /** dst[o,i] = scale * sum_r src[o,r,i]; inner % 4 == 0; acc: scratch of inner float64. */
   sumMiddle(src: number, dst: number, acc: number, outer: number, reduced: number, inner: number, scale: number): void;
+  /** dst[p,c] = src[p,c] * coef[c] + coef[C+c] over n elements; C % 4 == 0. */
+  scaleShift(src: number, dst: number, coef: number, n: number, C: number): void;
 }
 
 /** The few WebAssembly JS API members used here (the project's TS libs do not declare WebAssembly). */

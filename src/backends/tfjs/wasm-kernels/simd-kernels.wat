@@ -124,4 +124,27 @@
         (br $wLoop)))
       (local.set $o (i32.add (local.get $o) (i32.const 1)))
       (br $oLoop))))
+
+  ;; dst[p, c] = src[p, c] * coef[c] + coef[C + c] for n elements of [*, C], C % 4 == 0
+  ;; (batch norm with per-channel gain and shift).
+  (func (export "scaleShift")
+    (param $src i32) (param $dst i32) (param $coef i32) (param $n i32) (param $C i32)
+    (local $end i32) (local $cBytes i32) (local $cb i32) (local $shift i32)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $shift (i32.add (local.get $coef) (local.get $cBytes)))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+      (local.set $cb (i32.const 0))
+      (block $cDone (loop $cLoop
+        (br_if $cDone (i32.ge_u (local.get $cb) (local.get $cBytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $cb))
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $src) (local.get $cb))) (v128.load (i32.add (local.get $coef) (local.get $cb))))
+            (v128.load (i32.add (local.get $shift) (local.get $cb)))))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br $cLoop)))
+      (local.set $src (i32.add (local.get $src) (local.get $cBytes)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $cBytes)))
+      (br $rows))))
 )
