@@ -8,6 +8,7 @@ import { type Arr, initBothBackends, randomArr, relErr, runOn, toTensor, wasmVsC
 import { convGeometry, convTuning } from "../../src/backends/tfjs/wasm-kernels/conv2d-backprop.js";
 import { depthwiseBackpropInputWasm, depthwiseBackpropInputXnn } from "../../src/backends/tfjs/wasm-kernels/depthwise-backprop.js";
 import type { WasmBackend } from "../../src/backends/tfjs/wasm-kernels/wasm-internals.js";
+import { heapPointer, simdKernels, simdTuning } from "../../src/backends/tfjs/wasm-kernels/simd-kernels.js";
 
 const TOL = 1e-4;
 
@@ -165,6 +166,42 @@ describe("Conv2DBackpropFilter: shifted-plane im2col agrees with the row-wise ga
         }
       });
     }
+  }
+});
+
+describe("Conv2DBackpropFilter with the SIMD channel-major transpose (n*H*W and C multiples of 4)", () => {
+  it("transpose2d by hand: [4, 8] -> [8, 4]", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend() as unknown as WasmBackend;
+    const simd = simdKernels(backend);
+    expect(simd).not.toBeNull();
+    const src = tf.tensor2d(Array.from({ length: 32 }, (_, i) => i), [4, 8]);
+    const out = backend.makeOutput([8, 4], "float32");
+    simd!.transpose2d(heapPointer(backend, src), heapPointer(backend, out), 4, 8);
+    const got = Array.from(backend.typedArrayFromHeap(out));
+    expect(got).toEqual(Array.from({ length: 32 }, (_, k) => (k % 4) * 8 + Math.floor(k / 4)));
+    backend.disposeData(out.dataId);
+    src.dispose();
+  });
+  const cases: Array<[string, number, "same" | "valid", number]> = [["s1 same", 1, "same", 1], ["s2 same", 2, "same", 1], ["s1 valid d2", 1, "valid", 2]];
+  for (const [name, stride, pad, dilation] of cases) {
+    it(`x [4,5,6,8] 3x3 -> 4 ${name}: SIMD transpose agrees with the stock one and the reference`, async () => {
+      const c: ConvCase = { name, x: [4, 5, 6, 8], k: [3, 3], out: 4, stride, pad, dilation };
+      const { filterShape, dyShape } = geometry(c, false);
+      const x = randomArr(c.x, 81), w = randomArr(filterShape, 82), dy = randomArr(dyShape, 83);
+      const fn = () => tf.engine().runKernel("Conv2DBackpropFilter", { x: toTensor(x), dy: toTensor(dy) },
+        { strides: stride, pad, dataFormat: "NHWC", dilations: dilation, filterShape }) as tf.Tensor;
+      const withSimd = await runOn("wasm", fn);
+      simdTuning.enabled = false;
+      let stock: Arr;
+      try {
+        stock = await runOn("wasm", fn);
+      } finally {
+        simdTuning.enabled = true;
+      }
+      expect(Array.from(withSimd.data)).toEqual(Array.from(stock.data));
+      expect(relErr(withSimd, referenceGrads(c, false, x, w, dy).dw)).toBeLessThan(TOL);
+    });
   }
 });
 

@@ -8,6 +8,7 @@
 //   y[b,oh,ow,o] = sum_{kh,kw,i} x[b, oh*s + kh*d - pt, ow*s + kw*d - pl, i] * W[kh,kw,i,o].
 import type { TensorInfo, NamedAttrMap } from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
+import { heapPointer, simdKernels } from "./simd-kernels.js";
 import { type WasmBackend, allocF32, callWasmKernel, disposeAll, f32, heapF32, heapIndex, transpose, xnnConv2d } from "./wasm-internals.js";
 
 export interface ConvGeometry {
@@ -87,7 +88,7 @@ export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy
   // Measured: a win for 3x3x3 -> 16/64 (first CIFAR layers), not for K = 9 (3x3x1),
   // where XNNPACK's matmul with so few output columns is inefficient.
   const packIm2col = convTuning.packSmallerOperand && K < g.outC && K >= 16;
-  const source = packIm2col ? x : transpose(backend, x, [3, 0, 1, 2]);
+  const source = packIm2col ? x : channelMajor(backend, x);
   const release = () => {
     if (source !== x) disposeAll(backend, [source]);
   };
@@ -107,6 +108,20 @@ export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy
   const dw = allocF32(backend, [g.kH, g.kW, g.inC, g.outC]);
   f32(backend, dw).set(acc);
   return dw;
+}
+
+/**
+ * x [n,H,W,C] as [C,n,H,W]: the wasm SIMD 4x4-block transpose when n*H*W and C
+ * are multiples of 4 (~4x faster than the stock Transpose kernel), else that kernel.
+ */
+function channelMajor(backend: WasmBackend, x: TensorInfo): TensorInfo {
+  const [n, H, W, C] = x.shape as [number, number, number, number];
+  const rows = n * H * W;
+  const simd = rows % 4 === 0 && C % 4 === 0 && rows > 0 ? simdKernels(backend) : null;
+  if (simd === null) return transpose(backend, x, [3, 0, 1, 2]);
+  const out = allocF32(backend, [C, n, H, W]);
+  simd.transpose2d(heapPointer(backend, x), heapPointer(backend, out), rows, C);
+  return out;
 }
 
 /** The [K, co] filter-gradient contribution of batch entries [b0, b1). `source` is xT (channel-major) or x (NHWC) when packIm2col. */
