@@ -181,6 +181,41 @@ describe("wasm SIMD kernels", () => {
       tf.tensor1d([3, 3, 3, 3]), tf.tensor1d([10, 10, 10, 10]), tf.tensor1d([2, 2, 2, 2]), 1));
     expect(Array.from(out.data)).toEqual([15, 14, 13, 12, 10, 10, 10, 10]);
   });
+  it("per-channel Sub/Multiply/Add by hand, both operand orders", async () => {
+    const big = () => tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    const ch = () => tf.tensor1d([1, 10, 100, 1000]);
+    const sub = await runOn("wasm", () => tf.sub(big(), ch()));
+    expect(Array.from(sub.data)).toEqual([0, -8, -97, -996, 4, -4, -93, -992]);
+    const rsub = await runOn("wasm", () => tf.sub(ch(), big()));
+    expect(Array.from(rsub.data)).toEqual([0, 8, 97, 996, -4, 4, 93, 992]);
+    const mul = await runOn("wasm", () => tf.mul(ch(), big()));
+    expect(Array.from(mul.data)).toEqual([1, 20, 300, 4000, 5, 60, 700, 8000]);
+    const add = await runOn("wasm", () => tf.add(big(), ch().reshape([1, 4])));
+    expect(Array.from(add.data)).toEqual([2, 12, 103, 1004, 6, 16, 107, 1008]);
+  });
+  const binCases: Array<[string, number[], number[]]> = [
+    ["[5,7,9,8] with [8]", [5, 7, 9, 8], [8]],
+    ["[5,7,9,8] with [1,1,1,8]", [5, 7, 9, 8], [1, 1, 1, 8]],
+    ["[6,12] with [1,12]", [6, 12], [1, 12]],
+    // Not per-channel (stock kernels): odd C, broadcast along another axis, non-unit leading dim.
+    ["[5,7,9,3] with [3] (stock)", [5, 7, 9, 3], [3]],
+    ["[5,7,9,4] with [5,1,1,4] (stock)", [5, 7, 9, 4], [5, 1, 1, 4]],
+    ["[5,7,8] with [7,1] (stock)", [5, 7, 8], [7, 1]],
+    ["[4,8] with [] (stock)", [4, 8], []],
+  ];
+  for (const [name, bigShape, smallShape] of binCases) {
+    it(`Sub/Multiply/Add ${name}, both orders, agree with the cpu backend`, async () => {
+      const big = randomArr(bigShape, 41), small = randomArr(smallShape, 42);
+      for (const op of [tf.sub, tf.mul, tf.add]) {
+        await expectAgree(() => op(toTensor(big), toTensor(small)));
+        await expectAgree(() => op(toTensor(small), toTensor(big)));
+      }
+    });
+  }
+  it("int32 Multiply/Sub keep using the stock kernels", async () => {
+    const out = await runOn("wasm", () => tf.sub(tf.mul(tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32"), tf.tensor1d([2, 2, 2, 2], "int32")), tf.tensor1d([1, 1, 1, 1], "int32")).toFloat());
+    expect(Array.from(out.data)).toEqual([1, 3, 5, 7]);
+  });
   it("sums 1..24 over 24 rows exactly (blocks of 8 rows and float64 across blocks)", async () => {
     const out = await runOn("wasm", () => tf.sum(tf.tensor3d(Array.from({ length: 24 * 4 }, (_, i) => Math.floor(i / 4) + 1 + (i % 4)), [1, 24, 4]), 1));
     expect(Array.from(out.data)).toEqual([300, 324, 348, 372]);

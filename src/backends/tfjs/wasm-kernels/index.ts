@@ -5,13 +5,16 @@
 // transposing Sum/Mean, copying Identity/Cast). Ours put the arithmetic into
 // XNNPACK (forward convs, plain matmuls) and the rest into tight typed-array
 // loops over the wasm heap:
-//   Conv2DBackpropFilter           im2col (JS) + one XNNPACK matmul
+//   Conv2DBackpropFilter           im2col (shifted-plane memmoves at stride 1 'same', else JS) + one XNNPACK matmul
 //   Conv2DBackpropInput            stride 1: XNNPACK conv with the flipped filter; strided: matmul + col2im
 //   DepthwiseConv2dNativeBackpropInput   XNNPACK depthwise conv with the flipped filter
 //   DepthwiseConv2dNativeBackpropFilter  JS loop
-//   MaxPoolGrad, AvgPoolGrad       JS, one pass over output windows
-//   Tile                           block copies; Sum, Mean: no transpose
-//   FusedBatchNorm                 one pass with per-channel gain/shift
+//   MaxPoolGrad, AvgPoolGrad       one pass over output windows (2x2/stride 2 max: wasm SIMD)
+//   Tile                           block copies; Sum, Mean: no transpose (wasm SIMD when inner % 4 == 0)
+//   FusedBatchNorm                 one pass with per-channel gain/shift (wasm SIMD)
+//   Multiply, Add, Sub             per-channel operand: one wasm SIMD pass; else stock
+//   (wasm SIMD = our own small module, simd-kernels.wat, run on the backend's heap;
+//    it also serves MaxPoolGrad 2x2, Sum/Mean and the dW transpose)
 //   Identity, Cast (same dtype)    share the buffer (reference counted)
 import * as tf from "@tensorflow/tfjs";
 import { backend_util } from "@tensorflow/tfjs";
@@ -25,6 +28,7 @@ import { avgPoolGradWasm, maxPoolGradWasm } from "./pool-grad.js";
 import { registerDilatedConvGradients } from "./dilated-conv-gradients.js";
 import { registerLeanGradients } from "./lean-gradients.js";
 import { fusedBatchNormWasm } from "./batch-norm.js";
+import { type ChannelOp, channelBinaryWasm } from "./channel-binary.js";
 
 type Inputs = Record<string, TensorInfo>;
 type MexKernel = (inputs: Inputs, backend: WasmBackend, attrs: NamedAttrMap) => TensorInfo;
@@ -135,6 +139,14 @@ const fusedBatchNorm: MexKernel = (inputs, backend, attrs) => {
   return out ?? callStock("FusedBatchNorm", inputs, backend, attrs);
 };
 
+function channelBinary(op: ChannelOp): MexKernel {
+  return (inputs, backend, attrs) => {
+    const a = anyInput(inputs, "a", op);
+    const b = anyInput(inputs, "b", op);
+    return channelBinaryWasm(backend, op, a, b) ?? callStock(op, inputs, backend, attrs);
+  };
+}
+
 /**
  * Identity shares the input's buffer (reference counted), as the cpu backend
  * does; the stock wasm Identity copies, and the engine calls it ~60 times per
@@ -167,6 +179,9 @@ export const MEX_WASM_KERNELS: ReadonlyArray<readonly [string, MexKernel]> = [
   ["MaxPoolGrad", maxPoolGrad],
   ["AvgPoolGrad", avgPoolGrad],
   ["FusedBatchNorm", fusedBatchNorm],
+  ["Multiply", channelBinary("Multiply")],
+  ["Add", channelBinary("Add")],
+  ["Sub", channelBinary("Sub")],
   ["Identity", identity],
   ["Cast", cast],
 ];

@@ -187,4 +187,83 @@
         (br $cLoop)))
       (local.set $r (i32.add (local.get $r) (i32.const 4)))
       (br $rLoop))))
+
+  ;; Binary ops with a per-channel operand: out[p, c] = f(big[p, c], small[c]) over
+  ;; n elements of [*, C], C % 4 == 0 (batch norm's x - mean, dy * gain, ...).
+  ;; out = big * small
+  (func (export "mulChannel")
+    (param $big i32) (param $small i32) (param $out i32) (param $n i32) (param $C i32)
+    (local $end i32) (local $cBytes i32) (local $cb i32) (local $a v128) (local $s v128)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $big) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $big) (local.get $end)))
+      (local.set $cb (i32.const 0))
+      (block $cDone (loop $cLoop
+        (br_if $cDone (i32.ge_u (local.get $cb) (local.get $cBytes)))
+        (local.set $a (v128.load (i32.add (local.get $big) (local.get $cb))))
+        (local.set $s (v128.load (i32.add (local.get $small) (local.get $cb))))
+        (v128.store (i32.add (local.get $out) (local.get $cb)) (f32x4.mul (local.get $a) (local.get $s)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br $cLoop)))
+      (local.set $big (i32.add (local.get $big) (local.get $cBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $cBytes)))
+      (br $rows))))
+  ;; out = big + small
+  (func (export "addChannel")
+    (param $big i32) (param $small i32) (param $out i32) (param $n i32) (param $C i32)
+    (local $end i32) (local $cBytes i32) (local $cb i32) (local $a v128) (local $s v128)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $big) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $big) (local.get $end)))
+      (local.set $cb (i32.const 0))
+      (block $cDone (loop $cLoop
+        (br_if $cDone (i32.ge_u (local.get $cb) (local.get $cBytes)))
+        (local.set $a (v128.load (i32.add (local.get $big) (local.get $cb))))
+        (local.set $s (v128.load (i32.add (local.get $small) (local.get $cb))))
+        (v128.store (i32.add (local.get $out) (local.get $cb)) (f32x4.add (local.get $a) (local.get $s)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br $cLoop)))
+      (local.set $big (i32.add (local.get $big) (local.get $cBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $cBytes)))
+      (br $rows))))
+  ;; out = big - small
+  (func (export "subChannel")
+    (param $big i32) (param $small i32) (param $out i32) (param $n i32) (param $C i32)
+    (local $end i32) (local $cBytes i32) (local $cb i32) (local $a v128) (local $s v128)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $big) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $big) (local.get $end)))
+      (local.set $cb (i32.const 0))
+      (block $cDone (loop $cLoop
+        (br_if $cDone (i32.ge_u (local.get $cb) (local.get $cBytes)))
+        (local.set $a (v128.load (i32.add (local.get $big) (local.get $cb))))
+        (local.set $s (v128.load (i32.add (local.get $small) (local.get $cb))))
+        (v128.store (i32.add (local.get $out) (local.get $cb)) (f32x4.sub (local.get $a) (local.get $s)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br $cLoop)))
+      (local.set $big (i32.add (local.get $big) (local.get $cBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $cBytes)))
+      (br $rows))))
+  ;; out = small - big
+  (func (export "rsubChannel")
+    (param $big i32) (param $small i32) (param $out i32) (param $n i32) (param $C i32)
+    (local $end i32) (local $cBytes i32) (local $cb i32) (local $a v128) (local $s v128)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $big) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $big) (local.get $end)))
+      (local.set $cb (i32.const 0))
+      (block $cDone (loop $cLoop
+        (br_if $cDone (i32.ge_u (local.get $cb) (local.get $cBytes)))
+        (local.set $a (v128.load (i32.add (local.get $big) (local.get $cb))))
+        (local.set $s (v128.load (i32.add (local.get $small) (local.get $cb))))
+        (v128.store (i32.add (local.get $out) (local.get $cb)) (f32x4.sub (local.get $s) (local.get $a)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br $cLoop)))
+      (local.set $big (i32.add (local.get $big) (local.get $cBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $cBytes)))
+      (br $rows))))
 )
