@@ -36,8 +36,12 @@ const CONV_CASES: ConvCase[] = [
   // Same padding wider than the image: some taps see only padding (all-zero im2col blocks).
   { name: "4x5 b3 5x5 d3 same", x: [3, 4, 5, 2], k: [5, 5], out: 3, stride: 1, pad: "same", dilation: 3 },
   { name: "6x5 b4 4x2 s1 same (even kernel)", x: [4, 6, 5, 3], k: [4, 2], out: 5, stride: 1, pad: "same", dilation: 1 },
-  // K = 3*3*3 = 27 < 32 output channels: dW^T = dy^T . im2col orientation.
-  { name: "9x7 b5 3x3x3->32 s2 same", x: [5, 9, 7, 3], k: [3, 3], out: 32, stride: 2, pad: "same", dilation: 1 },
+  // K = 3*3*3 = 27 (28 rounded) <= 64/2: dW^T = dy^T . im2col orientation; 5x4 output
+  // pixels are not a multiple of 4, so im2col is the JS gather.
+  { name: "9x7 b5 3x3x3->64 s2 same", x: [5, 9, 7, 3], k: [3, 3], out: 64, stride: 2, pad: "same", dilation: 1 },
+  // Same orientation with 48 / 12 output pixels: im2col as the SIMD transpose of im2colT (K = 9 padded to 12).
+  { name: "8x6 b3 3x3x1->32 s1 same", x: [3, 8, 6, 1], k: [3, 3], out: 32, stride: 1, pad: "same", dilation: 1 },
+  { name: "8x6 b3 3x3x3->64 s2 same", x: [3, 8, 6, 3], k: [3, 3], out: 64, stride: 2, pad: "same", dilation: 1 },
 ];
 
 function pair(v: number | [number, number]): [number, number] {
@@ -122,7 +126,7 @@ for (const depthwise of [false, true]) {
 }
 
 describe("Conv2DBackpropFilter chunking", () => {
-  for (const [name, out] of [["dy packed", 4], ["im2col packed", 32]] as const) {
+  for (const [name, out] of [["dy packed", 4], ["im2col packed", 64]] as const) {
     it(`${name}: chunks of one image agree with the whole batch`, async () => {
       const xShape = [5, 9, 7, 3], filterShape = [3, 3, 3, out];
       const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], 1, 1, "same").outShape as number[];
@@ -201,6 +205,35 @@ describe("Conv2DBackpropFilter with the SIMD channel-major transpose (n*H*W and 
       }
       expect(Array.from(withSimd.data)).toEqual(Array.from(stock.data));
       expect(relErr(withSimd, referenceGrads(c, false, x, w, dy).dw)).toBeLessThan(TOL);
+    });
+  }
+});
+
+describe("Conv2DBackpropFilter: both matmul orientations and both im2col builders agree", () => {
+  const cases: Array<[number[], number, number, "same" | "valid"]> = [
+    [[3, 8, 6, 1], 32, 1, "same"],
+    [[3, 8, 6, 3], 64, 2, "same"],
+    [[2, 8, 8, 2], 40, 1, "valid"],
+  ];
+  for (const [xShape, out, stride, pad] of cases) {
+    it(`x [${xShape}] 3x3 -> ${out} s${stride} ${pad}`, async () => {
+      const filterShape = [3, 3, xShape[3]!, out];
+      const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], stride, 1, pad).outShape as number[];
+      const x = randomArr(xShape, 91), dy = randomArr(dyShape, 92);
+      const fn = () => tf.engine().runKernel("Conv2DBackpropFilter", { x: toTensor(x), dy: toTensor(dy) }, { strides: stride, pad, dataFormat: "NHWC", filterShape }) as tf.Tensor;
+      const saved = { ...convTuning };
+      try {
+        const viaTranspose = await runOn("wasm", fn);
+        convTuning.packViaTranspose = false;
+        const viaGather = await runOn("wasm", fn);
+        convTuning.packIm2colMaxRatio = 0;
+        const packDy = await runOn("wasm", fn);
+        expect(relErr(viaTranspose, viaGather)).toBeLessThan(1e-6);
+        expect(relErr(viaTranspose, packDy)).toBeLessThan(1e-5);
+        expect(relErr(viaTranspose, await runOn("cpu", fn))).toBeLessThan(TOL);
+      } finally {
+        Object.assign(convTuning, saved);
+      }
     });
   }
 });

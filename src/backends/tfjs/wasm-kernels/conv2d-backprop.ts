@@ -66,6 +66,16 @@ export const convTuning = {
   im2colMaxElements: 4 * 1024 * 1024,
   /** Take dW^T = dy^T . im2col when im2col is the smaller operand (see conv2dBackpropFilterWasm). */
   packSmallerOperand: true,
+  /**
+   * Pack im2col (not dy) when K, rounded up to a multiple of 4, is at most this
+   * fraction of co. Measured with a fresh dy per call, as in training (XNNPACK
+   * repacks its right operand for every new tensor): 3x3x1 -> 32 and 3x3x3 -> 64
+   * pack im2col (6.5 vs 8.9 ms, 26 vs 57 ms at batch 64); 3x3x1 -> 16 and
+   * 3x3x3 -> 32 pack dy (3.6 vs 4.0, 14.5 vs 16.9 ms).
+   */
+  packIm2colMaxRatio: 0.5,
+  /** When packing im2col, build it as the SIMD transpose of im2colT (else the JS gather). */
+  packViaTranspose: true,
   /** Build im2col by shifted plane copies when stride is 1 and the output plane equals the input's. */
   shiftedPlaneIm2col: true,
 };
@@ -77,29 +87,31 @@ export const convTuning = {
  * one plain (non-transposed) matmul, which XNNPACK runs at full speed (the wasm
  * BatchMatMul with transposeA is ~10x slower, and so was a forward conv with batch
  * and channels swapped). XNNPACK packs the right-hand operand on every call and
- * both operands span all pixels, so when 16 <= KH*KW*ci < co (first layers, ci = 3)
- * the product is taken the other way round, dW^T = dy2d^T . im2col(x), packing the
- * smaller im2col. Large batches are processed in chunks to bound memory.
+ * both operands span all pixels, so when KH*KW*ci is well below co (first layers,
+ * ci = 1 or 3) the product is taken the other way round, dW^T = dy2d^T . im2col(x),
+ * packing the smaller im2col. Large batches are processed in chunks to bound memory.
  */
 export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
   const K = g.kH * g.kW * g.inC;
   const pixels = g.outH * g.outW;
   const chunk = Math.max(1, Math.min(g.batch, Math.floor(convTuning.im2colMaxElements / (K * pixels))));
-  // Measured: a win for 3x3x3 -> 16/64 (first CIFAR layers), not for K = 9 (3x3x1),
-  // where XNNPACK's matmul with so few output columns is inefficient.
-  const packIm2col = convTuning.packSmallerOperand && K < g.outC && K >= 16;
-  const source = packIm2col ? x : channelMajor(backend, x);
+  const packIm2col = convTuning.packSmallerOperand && Math.ceil(K / 4) * 4 <= convTuning.packIm2colMaxRatio * g.outC;
+  // Building im2col row-major as the transpose of the fast channel-major im2colT
+  // needs the SIMD transpose (pixel count a multiple of 4; K padded to one).
+  const viaTranspose = packIm2col && convTuning.packViaTranspose && pixels % 4 === 0 && simdKernels(backend) !== null;
+  const pack: PackMode = !packIm2col ? "dy" : viaTranspose ? "im2colViaTranspose" : "im2col";
+  const source = pack === "im2col" ? x : channelMajor(backend, x);
   const release = () => {
     if (source !== x) disposeAll(backend, [source]);
   };
   if (chunk === g.batch) {
-    const dw = filterGradChunk(backend, source, dy, g, 0, g.batch, packIm2col);
+    const dw = filterGradChunk(backend, source, dy, g, 0, g.batch, pack);
     release();
     return { ...dw, shape: [g.kH, g.kW, g.inC, g.outC] };
   }
   const acc = new Float64Array(K * g.outC);
   for (let b0 = 0; b0 < g.batch; b0 += chunk) {
-    const part = filterGradChunk(backend, source, dy, g, b0, Math.min(g.batch, b0 + chunk), packIm2col);
+    const part = filterGradChunk(backend, source, dy, g, b0, Math.min(g.batch, b0 + chunk), pack);
     const p = f32(backend, part);
     for (let i = 0; i < acc.length; i++) acc[i] += p[i]!;
     disposeAll(backend, [part]);
@@ -116,17 +128,30 @@ export function conv2dBackpropFilterWasm(backend: WasmBackend, x: TensorInfo, dy
  */
 function channelMajor(backend: WasmBackend, x: TensorInfo): TensorInfo {
   const [n, H, W, C] = x.shape as [number, number, number, number];
-  const rows = n * H * W;
-  const simd = rows % 4 === 0 && C % 4 === 0 && rows > 0 ? simdKernels(backend) : null;
-  if (simd === null) return transpose(backend, x, [3, 0, 1, 2]);
-  const out = allocF32(backend, [C, n, H, W]);
-  simd.transpose2d(heapPointer(backend, x), heapPointer(backend, out), rows, C);
+  const out = transposeRows(backend, { ...x, shape: [n * H * W, C] });
+  return { ...out, shape: [C, n, H, W] };
+}
+
+/** m [R, C] as [C, R]: the wasm SIMD transpose when R and C are multiples of 4, else the stock kernel. */
+function transposeRows(backend: WasmBackend, m: TensorInfo): TensorInfo {
+  const [R, C] = m.shape as [number, number];
+  const simd = R % 4 === 0 && C % 4 === 0 && R > 0 ? simdKernels(backend) : null;
+  if (simd === null) return transpose(backend, m, [1, 0]);
+  const out = allocF32(backend, [C, R]);
+  simd.transpose2d(heapPointer(backend, m), heapPointer(backend, out), R, C);
   return out;
 }
 
-/** The [K, co] filter-gradient contribution of batch entries [b0, b1). `source` is xT (channel-major) or x (NHWC) when packIm2col. */
+/**
+ * Which matmul operand XNNPACK packs: dy (dW = im2colT . dy), or im2col
+ * (dW^T = dy^T . im2col) built by the JS gather from x or as the SIMD transpose
+ * of im2colT padded to a multiple of 4 rows (zero taps, sliced off afterwards).
+ */
+type PackMode = "dy" | "im2col" | "im2colViaTranspose";
+
+/** The [K, co] filter-gradient contribution of batch entries [b0, b1). `source` is x (NHWC) for pack 'im2col', else xT (channel-major). */
 function filterGradChunk(
-  backend: WasmBackend, source: TensorInfo, dy: TensorInfo, g: ConvGeometry, b0: number, b1: number, packIm2col: boolean,
+  backend: WasmBackend, source: TensorInfo, dy: TensorInfo, g: ConvGeometry, b0: number, b1: number, pack: PackMode,
 ): TensorInfo {
   const K = g.kH * g.kW * g.inC;
   const rows = (b1 - b0) * g.outH * g.outW;
@@ -139,16 +164,29 @@ function filterGradChunk(
   }
   const temps = dyPart.dataId === dy.dataId ? [] : [dyPart];
   let result: TensorInfo;
-  if (!packIm2col) {
+  if (pack === "dy") {
     const cols = im2colTransposed(backend, source, g, b0, b1);
     result = callWasmKernel("BatchMatMul", backend, { a: cols, b: dyPart }, { transposeA: false, transposeB: false });
     temps.push(cols);
   } else {
-    const cols = im2col(backend, source, g, b0, b1);
-    const dyT = transpose(backend, dyPart, [1, 0]);
+    let cols: TensorInfo;
+    let Kp = K;
+    if (pack === "im2colViaTranspose") {
+      Kp = Math.ceil(K / 4) * 4;
+      const colsT = im2colTransposed(backend, source, g, b0, b1, Kp);
+      cols = transposeRows(backend, colsT);
+      temps.push(colsT);
+    } else {
+      cols = im2col(backend, source, g, b0, b1);
+    }
+    const dyT = transposeRows(backend, dyPart);
     const dwT = callWasmKernel("BatchMatMul", backend, { a: dyT, b: cols }, { transposeA: false, transposeB: false });
     result = allocF32(backend, [K, g.outC]);
-    transposeMatrix(f32(backend, dwT), f32(backend, result), g.outC, K);
+    // result[k, o] = dwT[o, k] for the first K of Kp columns.
+    const src = f32(backend, dwT), out = f32(backend, result);
+    for (let o = 0; o < g.outC; o++) {
+      for (let k = 0; k < K; k++) out[k * g.outC + o] = src[o * Kp + k]!;
+    }
     temps.push(cols, dyT, dwT);
   }
   disposeAll(backend, temps);
@@ -189,11 +227,14 @@ function im2col(backend: WasmBackend, x: TensorInfo, g: ConvGeometry, b0: number
  * padding), for b in [b0, b1). Reads from xT = x as [ci, n, H, W] (one wasm
  * transpose) so every output row is a run of contiguous reads and writes.
  */
-function im2colTransposed(backend: WasmBackend, xT: TensorInfo, g: ConvGeometry, b0: number, b1: number): TensorInfo {
+function im2colTransposed(backend: WasmBackend, xT: TensorInfo, g: ConvGeometry, b0: number, b1: number, rows?: number): TensorInfo {
   const P = (b1 - b0) * g.outH * g.outW;
   const C = g.inC;
   const { inH: H, inW: W, outH: OH, outW: OW, strideW: sw } = g;
-  const cols = allocF32(backend, [g.kH * g.kW * C, P]);
+  const K = g.kH * g.kW * C;
+  const cols = allocF32(backend, [rows ?? K, P]);
+  // Padding rows (rows > K) are zero.
+  if (rows !== undefined && rows > K) f32(backend, cols).fill(0, K * P);
   if (convTuning.shiftedPlaneIm2col && g.strideH === 1 && sw === 1 && OH === H && OW === W) {
     im2colTransposedShifted(backend, xT, cols, g, b0, b1);
     return cols;
