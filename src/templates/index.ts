@@ -36,9 +36,9 @@ model __NAME__ {
   }
 
   train {
-    data: synthetic(per_class=150, val_per_class=30, test_per_class=50)
+    data: synthetic(per_class=300, val_per_class=60, test_per_class=100)
     optimizer: adam(lr=0.01)
-    epochs: 8
+    epochs: 10
     batch: 32
     seed: 0
   }

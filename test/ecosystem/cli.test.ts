@@ -100,7 +100,7 @@ describe("mex init", () => {
     expect(again.stderr).toContain("already exists");
     const forced = await runCommand(registerInit, ["init", target, "--force"]);
     expect(forced.code).toBe(0);
-    expect(readFileSync(`${target}.mex`, "utf8")).toContain("synthetic(per_class=150");
+    expect(readFileSync(`${target}.mex`, "utf8")).toContain("synthetic(per_class=300");
   });
 
   it("defaults to model.mex and names the accepted templates on a bad one", async () => {

@@ -34,7 +34,7 @@ export function writeIdxDataset(dir: string): void {
 export function idxSpec(dataDir: string, out: string | null, epochs = 1): string {
   const text = readFileSync(path.join(ROOT, "specs/quickstart.mex"), "utf8")
     .replace(/data: synthetic\([^)]*\)/, `data: idx(dir=${JSON.stringify(dataDir)}, per_class=${TRAIN_PER_CLASS}, val_per_class=2, test_per_class=${TEST_PER_CLASS})${out === null ? "" : `\n    out: ${JSON.stringify(out)}`}`)
-    .replace("epochs: 8", `epochs: ${epochs}`);
+    .replace(/epochs: \d+/, `epochs: ${epochs}`);
   if (!text.includes("idx(dir=")) throw new Error("quickstart.mex changed: the data line was not found");
   return text;
 }

@@ -21,7 +21,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function specWith(optimizer: string): string {
   const text = readFileSync(path.join(ROOT, "specs/quickstart.mex"), "utf8")
     .replace("optimizer: adam(lr=0.01)", `optimizer: ${optimizer}`)
-    .replace("epochs: 8", "epochs: 6")
+    .replace(/epochs: \d+/, "epochs: 6")
     .replace(/data: synthetic\([^)]*\)/, "data: synthetic(per_class=60, val_per_class=10, test_per_class=20)");
   expect(text).toContain(optimizer);
   return text;
