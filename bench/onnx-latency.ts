@@ -17,6 +17,7 @@ import { buildModel } from "../src/backends/tfjs/build.js";
 import { extractWeights } from "../src/backends/tfjs/weights.js";
 import { earlyExitCosts, exportOnnx } from "../src/backends/onnx/index.js";
 import type { ModelIR } from "../src/ir/model.js";
+import { Rng } from "../src/data/rng.js";
 
 const SPEC = "specs/fashion-3exit.mex";
 
@@ -25,18 +26,10 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** Deterministic uniform [0, 1) (mulberry32). */
+/** Deterministic uniform [0, 1) from the project's seeded generator. */
 function uniform(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.next());
 }
 
 function maxSoftmax(logits: Float32Array, row: number, classes: number): number {

@@ -2,25 +2,18 @@
 // Tensors never cross backends: each side re-creates its inputs from plain arrays.
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/tfjs/backend.js";
+import { Rng } from "../../src/data/rng.js";
 
 export interface Arr {
   readonly shape: number[];
   readonly data: Float32Array;
 }
 
-/** Deterministic uniform(-1, 1) data (mulberry32), so failures reproduce. */
+/** Deterministic uniform(-1, 1) data from the project's seeded generator, so failures reproduce. */
 export function randomArr(shape: number[], seed: number): Arr {
-  let a = seed >>> 0;
+  const rng = new Rng(seed);
   const n = shape.reduce((p, d) => p * d, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    data[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1;
-  }
-  return { shape, data };
+  return { shape, data: Float32Array.from({ length: n }, () => rng.uniform(-1, 1)) };
 }
 
 export async function initBothBackends(): Promise<void> {

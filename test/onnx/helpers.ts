@@ -5,6 +5,7 @@ import * as ort from "onnxruntime-node";
 import { checkSource } from "../../src/check/index.js";
 import type { ModelIR } from "../../src/ir/model.js";
 import { buildModel } from "../../src/backends/tfjs/build.js";
+import { Rng } from "../../src/data/rng.js";
 
 /** Check a spec file; fails loudly when it has errors. */
 export function irOf(path: string): ModelIR {
@@ -17,18 +18,10 @@ export function irOfText(text: string, file = "<test>"): ModelIR {
   return ir;
 }
 
-/** Deterministic uniform numbers in [lo, hi) (mulberry32). */
+/** Deterministic uniform numbers in [lo, hi) from the project's seeded generator. */
 export function uniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.uniform(lo, hi));
 }
 
 /**
