@@ -85,6 +85,16 @@ export class NumericalError extends Error {
   }
 }
 
+/** What a training run carries from epoch to epoch (and through a checkpoint). */
+interface TrainState {
+  /** Completed epochs. */
+  epoch: number;
+  best: { epoch: number; score: number } | null;
+  history: EpochMetrics[];
+  /** Weights of the best epoch so far (model selection), in model order. */
+  bestWeights: NamedArray[] | null;
+}
+
 interface CheckpointState {
   /** Completed epochs. */
   readonly epoch: number;
@@ -111,7 +121,7 @@ export async function train(ir: ModelIR, options: TrainOptions): Promise<TrainRe
   const model = buildModel(ir, { seed: ir.train.seed });
   const optimizer = createOptimizer(ir.train.optimizer);
   const temperature = new Temperature(ir.distill?.temperature ?? { kind: "constant", value: 1 }, ir.train.epochs);
-  const state = { epoch: 0, best: null as { epoch: number; score: number } | null, history: [] as EpochMetrics[], bestWeights: null as NamedArray[] | null };
+  const state: TrainState = { epoch: 0, best: null, history: [], bestWeights: null };
 
   if (options.resume) {
     const resumed = await restore(options.dir, ir, model, optimizer, temperature, state);
@@ -171,7 +181,6 @@ export async function train(ir: ModelIR, options: TrainOptions): Promise<TrainRe
         state.bestWeights = snapshot(model);
       }
       state.epoch = epoch + 1;
-      assertFiniteWeights(model, epoch);
       await saveCheckpoint(options.dir, ir, model, optimizer, temperature, state);
       events.epochEnd?.(metrics);
     }
@@ -266,12 +275,7 @@ function setWeights(model: tf.LayersModel, arrays: readonly NamedArray[]): void 
   tf.dispose(tensors);
 }
 
-function assertFiniteWeights(model: tf.LayersModel, epoch: number): void {
-  const finite = tf.tidy(() => tf.addN(model.weights.map((w) => tf.sum(tf.abs(w.read())))).dataSync()[0]!);
-  if (!Number.isFinite(finite)) throw new NumericalError(epoch, -1, finite, "weights");
-}
-
-async function saveCheckpoint(dir: string, ir: ModelIR, model: tf.LayersModel, optimizer: MexOptimizer, temperature: Temperature, state: { epoch: number; best: { epoch: number; score: number } | null; history: EpochMetrics[]; bestWeights: NamedArray[] | null }): Promise<void> {
+async function saveCheckpoint(dir: string, ir: ModelIR, model: tf.LayersModel, optimizer: MexOptimizer, temperature: Temperature, state: TrainState): Promise<void> {
   const exported = optimizer.exportState();
   const slots: NamedArray[] = [];
   const variables = exported.variables.map((v) => {
@@ -303,7 +307,7 @@ async function restore(
   model: tf.LayersModel,
   optimizer: MexOptimizer,
   temperature: Temperature,
-  state: { epoch: number; best: { epoch: number; score: number } | null; history: EpochMetrics[]; bestWeights: NamedArray[] | null },
+  state: TrainState,
 ): Promise<string | null> {
   const loaded = await loadCheckpoint<CheckpointState>(dir);
   if (!loaded) return "resume: no checkpoint found; starting from epoch 1";
