@@ -5,7 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { basename, resolve } from "node:path";
-import type { ModelIR } from "../ir/model.js";
+import { exitStopCosts, type ModelIR } from "../ir/model.js";
 import { loadDataset, type Dataset, type Split } from "../data/dataset.js";
 import { predictProbs } from "../backends/tfjs/predict.js";
 import { loadRun, type LoadedRun } from "../run/load.js";
@@ -42,17 +42,12 @@ export function exitInfos(ir: ModelIR): ExitInfo[] {
  * plus every head up to and including m (each earlier head was asked and declined).
  */
 export function exitCostIfStopAt(ir: ModelIR): number[] {
-  let heads = 0;
-  return ir.exits.map((e) => {
-    heads += e.macs;
-    return ir.stages[e.stageIndex]!.cumulativeMacs + heads;
-  });
+  return exitStopCosts(ir);
 }
 
 /** The full network with every exit: all stages plus all heads. */
 export function fullNetworkMacs(ir: ModelIR): number {
-  const stages = ir.stages.reduce((a, s) => a + s.macs, 0);
-  return stages + ir.exits.reduce((a, e) => a + e.macs, 0);
+  return ir.macs;
 }
 
 /** Softmax of every exit on one split, with its labels. */

@@ -309,3 +309,17 @@ export function* allNodes(model: ModelIR): Generator<LayerNode> {
   for (const stage of model.stages) yield* walkNodes(stage.nodes);
   for (const exit of model.exits) yield* walkNodes(exit.head);
 }
+
+/**
+ * MACs an example pays when it stops at each exit in a real early-exit run: the backbone up to that
+ * exit's stage plus the heads of every exit evaluated on the way (exits 1..m). `evaluated(m)` says
+ * whether exit m's head runs at all (a closed exit's head is skipped; the last exit always runs).
+ */
+export function exitStopCosts(model: ModelIR, evaluated: (exit: number) => boolean = () => true): number[] {
+  let heads = 0;
+  const last = model.exits.length - 1;
+  return model.exits.map((exit, m) => {
+    if (m === last || evaluated(m)) heads += exit.macs;
+    return model.stages[exit.stageIndex]!.cumulativeMacs + heads;
+  });
+}

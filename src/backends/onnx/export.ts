@@ -11,7 +11,7 @@
  *
  * Output is deterministic: no timestamps, names derived from IR names, fixed attribute order.
  */
-import type { ExitIR, ModelIR } from "../../ir/model.js";
+import { exitStopCosts, type ExitIR, type ModelIR } from "../../ir/model.js";
 import type { ModelWeights } from "../tfjs/weights.js";
 import { ExportContext, layoutOf, lowerNodes, OnnxExportError, Scope, type Value } from "./lower.js";
 import { DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type Dim, type GraphProto, type ModelProto } from "./proto.js";
@@ -237,12 +237,7 @@ function closedHeadNames(ir: ModelIR, thresholds: readonly number[]): Set<string
  * heads of every open exit up to and including m (they all ran).
  */
 export function earlyExitCosts(ir: ModelIR, thresholds: readonly number[]): number[] {
-  let heads = 0;
-  return ir.exits.map((exit, m) => {
-    const open = m === ir.exits.length - 1 || thresholds[m] !== Number.POSITIVE_INFINITY;
-    if (open) heads += exit.macs;
-    return ir.stages[exit.stageIndex]!.cumulativeMacs + heads;
-  });
+  return exitStopCosts(ir, (m) => thresholds[m] !== Number.POSITIVE_INFINITY);
 }
 
 function inputDoc(ir: ModelIR): string {
