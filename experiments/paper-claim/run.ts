@@ -35,6 +35,8 @@ interface Setting {
   readonly seeds: number;
   /** Epochs for this setting when it differs from --epochs (the full set under a time limit). */
   readonly epochs?: number;
+  /** Value of train.schedule when it differs from the spec's. */
+  readonly schedule?: string;
 }
 
 type Method = "EW" | "D" | "D+unlabeled";
@@ -74,7 +76,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--report-only") args.reportOnly = true;
     // A frozen copy of the CLI, so rebuilding dist/ during a long experiment cannot disturb it.
     else if (a === "--mex") MEX = resolve(value());
-    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N, --only 60,150,60+u400,full, --full-epochs N, --mex PATH, --report-only)`);
+    else throw new Error(`unknown option ${a} (options: --quick, --jobs N, --out DIR, --epochs N, --full-seeds N, --only 60,150,60+u400,60-steps,full, --full-epochs N, --mex PATH, --report-only)`);
   }
   return args;
 }
@@ -86,6 +88,7 @@ function settings(args: Args): Setting[] {
     small,
     { id: "150", label: "150 per class (100 train + 50 val)", data: "fashion_mnist(per_class=150, val_per_class=50)", methods: ["EW", "D"], seeds: 5 },
     { id: "60+u400", label: "60 per class + 400 unlabeled per class", data: "fashion_mnist(per_class=60, val_per_class=10, unlabeled_per_class=400)", methods: ["D+unlabeled"], seeds: 5 },
+    stepMatched(args),
     {
       id: "full",
       label: `full training set (val 500 per class)${args.fullEpochs !== null && args.fullEpochs !== args.epochs ? `, ${args.fullEpochs} epochs` : ""}`,
@@ -95,6 +98,32 @@ function settings(args: Args): Setting[] {
       ...(args.fullEpochs !== null ? { epochs: args.fullEpochs } : {}),
     },
   ];
+}
+
+/** Batches per epoch of the paper-claim specs (batch 64) for `examples` training examples. */
+const batchesPerEpoch = (examples: number) => Math.ceil(examples / 64);
+
+/**
+ * Control for the semi-supervised row: distillation on the same 60 labeled images per class for as
+ * many SGD steps as the 60+u400 runs take (their epoch covers labeled + unlabeled images, 9x the
+ * steps), milestones at the same fractions of training. Without it a semi-supervised gain could be
+ * just the longer training.
+ */
+function stepMatched(args: Args): Setting {
+  const labeled = 10 * 50;
+  const withUnlabeled = 10 * (50 + 400);
+  const steps = args.epochs * batchesPerEpoch(withUnlabeled);
+  const epochs = Math.round(steps / batchesPerEpoch(labeled));
+  const milestones = [15, 22].map((m) => Math.round((m / 30) * epochs));
+  return {
+    id: "60-steps",
+    label: `60 per class, as many steps as 60+u400 (${epochs} epochs, milestones [${milestones.join(", ")}])`,
+    data: "fashion_mnist(per_class=60, val_per_class=10)",
+    methods: ["D"],
+    seeds: 5,
+    epochs,
+    schedule: `multistep(milestones=[${milestones.join(", ")}], gamma=0.1)`,
+  };
 }
 
 interface Job {
@@ -127,6 +156,7 @@ async function trainJob(job: Job, args: Args): Promise<void> {
   const cli = [
     MEX, "train", join(HERE, SPEC[job.method]), "--out", job.dir, "--no-progress",
     "--set", `train.data=${job.setting.data}`, "--set", `train.seed=${job.seed}`, "--set", `train.epochs=${job.setting.epochs ?? args.epochs}`,
+    ...(job.setting.schedule ? ["--set", `train.schedule=${job.setting.schedule}`] : []),
     ...(resume ? ["--resume"] : []),
   ];
   const started = Date.now();

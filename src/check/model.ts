@@ -49,20 +49,23 @@ export function checkModel(model: ModelDecl, source: string, file: string, bag: 
   const ctx: LowerContext = { bag, env, layers: 0, maxLayers: limits.maxLayers, activations: input ? numel(input) : 0, infos };
   const stages = checkStages(decls.stages, decls.backbone, model, input, ctx);
   const exits = checkExits(decls.exits, decls.stages, stages, classes, ctx);
+  // The resource guard needs only the network; errors in distill/train must not hide it.
+  const networkChecked = !bag.hasErrors && input !== null && classes !== null && stages.every((s) => s !== null);
 
   const exitRefs: ExitRef[] = exits.map((e, index) => ({ name: e.item.name.name, index, nameSpan: e.item.name.span, clause: e.item.teachers ? evaluate(e.item.teachers, env, bag) : null }));
   const distillSection = decls.sections.get("distill");
   const distill = checkDistill(distillSection?.entries ?? null, distillSection?.span ?? null, exitRefs, env, bag);
   const baseDir = file.startsWith("<") ? process.cwd() : path.dirname(path.resolve(file));
-  const train = checkTrain(decls.sections.get("train")?.entries ?? null, { env, bag, baseDir, overridden });
+  const train = checkTrain(decls.sections.get("train")?.entries ?? null, { env, bag, baseDir, overridden, input, classes });
 
   env.reportUnused();
-  if (bag.hasErrors || input === null || classes === null || stages.some((s) => s === null)) return { ir: null, infos };
+  if (!networkChecked) return { ir: null, infos };
 
   const stageIRs = stages as StageIR[];
   const exitIRs = finishExits(exits, stageIRs);
   const totals = sumCosts([...stageIRs.flatMap((s) => s.nodes), ...exitIRs.flatMap((e) => e.head)]);
   if (!guardResources(totals.params + totals.buffers, ctx.activations, model.name.span, limits, bag)) return { ir: null, infos };
+  if (bag.hasErrors) return { ir: null, infos };
   warnCostlyExits(exitIRs, bag);
 
   const ir: ModelIR = {

@@ -1,6 +1,7 @@
 /** The `train` section -> TrainIR: data, augmentation, optimizer, schedule, epochs, batch, seed, out. */
 import * as path from "node:path";
-import type { AugmentIR, DataIR, OptimizerIR, ScheduleIR, Span, TrainIR } from "../ir/model.js";
+import type { AugmentIR, DataIR, OptimizerIR, ScheduleIR, Shape, Span, TrainIR } from "../ir/model.js";
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_IMAGE, inputTakes, isShapeProblem, SYNTHETIC_MAX_CLASSES, syntheticClassesProblem, syntheticImageShape } from "../ir/data.js";
 import type { Entry } from "../syntax/ast.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type { ArgReader, ParamSpec } from "./args.js";
@@ -88,6 +89,9 @@ export interface TrainContext {
   readonly baseDir: string;
   /** `section.option` keys set on the command line (`--set`), which relax some cross-option checks. */
   readonly overridden?: ReadonlySet<string>;
+  /** The model's input and classes (null when they did not check), for data/model compatibility. */
+  readonly input?: Shape | null;
+  readonly classes?: number | null;
 }
 
 export function checkTrain(entries: readonly Entry[] | null, ctx: TrainContext): TrainIR {
@@ -141,10 +145,35 @@ function readData(value: Value | undefined, ctx: TrainContext): DataIR {
   if (common.perClass !== null && common.perClass <= common.valPerClass) {
     ctx.bag.report("MEX3010", r.has("per_class") ? r.spanOf("per_class") : variant.span, { perClass: common.perClass, valPerClass: common.valPerClass });
   }
+  checkDataFitsModel(variant.name, variant.span, ctx);
   if (synthetic) return { kind: "synthetic", seed: r.int("seed", 0, { ge: 0 }), ...common };
   const dir = r.string("dir") ?? DEFAULT_FASHION_DIR;
   return { kind: variant.name as "fashion_mnist" | "idx", dir: path.resolve(ctx.baseDir, dir), ...common };
 }
+
+/** Built-in datasets whose example shape and classes are known before any file is read (not idx). */
+function checkDataFitsModel(kind: string, span: Span, ctx: TrainContext): void {
+  const { input, classes } = ctx;
+  if (kind === "synthetic") {
+    if (input) {
+      const image = syntheticImageShape(input);
+      if (isShapeProblem(image)) ctx.bag.report("MEX3017", span, { data: "synthetic", input: fmtShape(input), problem: image.problem, fix: image.fix });
+    }
+    if (classes != null && syntheticClassesProblem(classes)) {
+      ctx.bag.report("MEX3018", span, { data: "synthetic", supported: `2..${SYNTHETIC_MAX_CLASSES}`, classes, fix: `use at most ${SYNTHETIC_MAX_CLASSES} classes` });
+    }
+  } else if (kind === "fashion_mnist") {
+    const [h, w, c] = FASHION_MNIST_IMAGE;
+    if (input && !inputTakes(input, FASHION_MNIST_IMAGE)) {
+      ctx.bag.report("MEX3017", span, { data: "fashion_mnist", input: fmtShape(input), problem: `its examples are ${h}x${w}x${c} images`, fix: `use input [${h}, ${w}, ${c}], or [${h * w * c}] for flattened images` });
+    }
+    if (classes != null && classes !== FASHION_MNIST_CLASSES) {
+      ctx.bag.report("MEX3018", span, { data: "fashion_mnist", supported: String(FASHION_MNIST_CLASSES), classes, fix: `use classes ${FASHION_MNIST_CLASSES}` });
+    }
+  }
+}
+
+const fmtShape = (shape: Shape): string => `[${shape.join(", ")}]`;
 
 function readAugment(value: Value | undefined, ctx: TrainContext): AugmentIR[] {
   if (value === undefined || value.kind === "bad") return [];

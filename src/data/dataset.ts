@@ -18,6 +18,7 @@
  *   (perClass ?? 500) + unlabeledPerClass examples per class, the test pool testPerClass ?? 100.
  */
 import type { DataIR, Shape } from "../ir/model.js";
+import { FASHION_MNIST_CLASSES, inputTakes } from "../ir/data.js";
 import { DataError } from "./errors.js";
 import { DEFAULT_FASHION_MNIST_DIR, readIdxPart, requireDataDir } from "./idx.js";
 import { deriveSeed, Rng } from "./rng.js";
@@ -39,6 +40,7 @@ export interface Dataset {
   readonly test: Split;
   /** Null when `unlabeledPerClass` is 0. */
   readonly unlabeled: Split | null;
+  /** Image shape of one example; a vector model input ([H * W * C]) takes the same bytes flattened. */
   readonly shape: [number, number, number];
   readonly classes: number;
   /** Per-channel statistics that were subtracted / divided (0 and 1 when `normalize` is off). */
@@ -63,8 +65,6 @@ interface BytePool {
   /** For messages: "train-labels-idx1-ubyte.gz" or "synthetic train pool". */
   readonly origin: string;
 }
-
-const FASHION_MNIST_CLASSES = 10;
 
 export async function loadDataset(data: DataIR, input: Shape, classes: number, seed: number, opts: LoadOptions = {}): Promise<Dataset> {
   checkCounts(data);
@@ -91,7 +91,7 @@ export async function loadDataset(data: DataIR, input: Shape, classes: number, s
   }
   const [h, w, c] = trainPool.shape;
   const description =
-    `${name}: ${h}x${w}x${c}, ${classes} classes; train ${splits.train.count}, val ${splits.val.count}, test ${splits.test.count}` +
+    `${name}: ${h}x${w}x${c}${input.length === 1 ? ` (flattened to ${input[0]} features)` : ""}, ${classes} classes; train ${splits.train.count}, val ${splits.val.count}, test ${splits.test.count}` +
     (splits.unlabeled ? `, unlabeled ${splits.unlabeled.count}` : "") +
     ` (subset seed ${seed})${data.normalize ? ", per-channel standardised" : ""}`;
   return { ...splits, shape: trainPool.shape, classes, mean, std, description };
@@ -133,8 +133,8 @@ function idxPools(data: Extract<DataIR, { kind: "fashion_mnist" | "idx" }>, inpu
   const train = readIdxPart(dir, "train");
   const test = readIdxPart(dir, "test");
   const [h, w, c] = train.shape;
-  if (input.length !== 3 || input[0] !== h || input[1] !== w || input[2] !== c) {
-    throw new DataError(`spec input [${input.join(",")}] but ${data.kind} images are ${h}x${w}x${c} (${train.imagesFile})`, train.imagesFile);
+  if (!inputTakes(input, train.shape)) {
+    throw new DataError(`spec input [${input.join(",")}] but ${data.kind} images are ${h}x${w}x${c} (${train.imagesFile}); use input [${h}, ${w}, ${c}] or [${h * w * c}]`, train.imagesFile);
   }
   if (test.shape.some((d, i) => d !== train.shape[i])) {
     throw new DataError(`${test.imagesFile} has ${test.shape.join("x")} images but ${train.imagesFile} has ${train.shape.join("x")}`, test.imagesFile);

@@ -1,6 +1,6 @@
 /**
- * A built-in image dataset with no files: seeded, deterministic, any shape [H, W, C] (C = 1 or 3)
- * and any number of classes, with examples of graded difficulty so early exits matter.
+ * A built-in image dataset with no files: seeded, deterministic, any shape [H, W, C] (C = 1 or 3,
+ * or flattened into a vector input, see src/ir/data.ts) and any number of classes, with examples of graded difficulty so early exits matter.
  *
  * Each class has a prototype: a Gabor patch (an oriented grating under a Gaussian window) with a
  * class-specific orientation (8 choices), wavelength (3) and position (3x3 grid), and for C = 3 a
@@ -20,6 +20,7 @@
  * Example j of a pool (class j % classes) is generated from its own stream keyed by
  * (seed, part, j), so a pool of N per class is a prefix of a pool of N' > N per class.
  */
+import { isShapeProblem, syntheticClassesProblem, syntheticImageShape } from "../ir/data.js";
 import { DataError } from "./errors.js";
 import { deriveSeed, Rng } from "./rng.js";
 
@@ -27,10 +28,6 @@ import { deriveSeed, Rng } from "./rng.js";
 export const SYNTHETIC_TRAIN_PER_CLASS = 500;
 /** Test images per class when the spec asks for the whole test set (`testPerClass` null). */
 export const SYNTHETIC_TEST_PER_CLASS = 100;
-
-export const SYNTHETIC_MIN_SIZE = 8;
-export const SYNTHETIC_MAX_SIZE = 256;
-export const SYNTHETIC_MAX_CLASSES = 216; // 8 orientations x 3 wavelengths x 9 positions
 
 const ORIENTATIONS = 8;
 const WAVELENGTHS = 3;
@@ -71,22 +68,16 @@ interface ClassPrototype {
   readonly colour: readonly number[];
 }
 
-/** Checks shape and class count; DataError with the supported ranges otherwise. */
-export function checkSyntheticShape(shape: readonly number[], classes: number): [number, number, number] {
-  if (shape.length !== 3) {
-    throw new DataError(`synthetic data makes images [H, W, C], but the model input is [${shape.join(", ")}]`);
-  }
-  const [h, w, c] = shape as [number, number, number];
-  if (h < SYNTHETIC_MIN_SIZE || w < SYNTHETIC_MIN_SIZE || h > SYNTHETIC_MAX_SIZE || w > SYNTHETIC_MAX_SIZE) {
-    throw new DataError(
-      `synthetic data supports images from ${SYNTHETIC_MIN_SIZE}x${SYNTHETIC_MIN_SIZE} to ${SYNTHETIC_MAX_SIZE}x${SYNTHETIC_MAX_SIZE}, but the model input is ${h}x${w}`,
-    );
-  }
-  if (c !== 1 && c !== 3) throw new DataError(`synthetic data makes 1- or 3-channel images, but the model input has ${c} channels`);
-  if (!Number.isInteger(classes) || classes < 2 || classes > SYNTHETIC_MAX_CLASSES) {
-    throw new DataError(`synthetic data supports 2..${SYNTHETIC_MAX_CLASSES} classes, but the model has ${classes}`);
-  }
-  return [h, w, c];
+/**
+ * The image shape synthetic data renders for a model input (an image input, or a vector input that
+ * flattens a square image) and the class count; DataError with the supported ranges otherwise.
+ */
+export function checkSyntheticShape(input: readonly number[], classes: number): [number, number, number] {
+  const image = syntheticImageShape(input);
+  if (isShapeProblem(image)) throw new DataError(`${image.problem}: the model input is [${input.join(", ")}]; ${image.fix}`);
+  const classProblem = syntheticClassesProblem(classes);
+  if (classProblem) throw new DataError(`${classProblem}, but the model has ${classes}`);
+  return [...image];
 }
 
 /** Distance between two (orientation, wavelength, position) combinations, each term in [0, 1]. */

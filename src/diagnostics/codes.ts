@@ -79,6 +79,8 @@ export const CODES = {
   MEX3014: e("number is not finite: {value}", "Numbers must be finite (no overflow, no NaN).", "use a number below 1e308"),
   MEX3015: e("input must be [height, width, channels] or [features] with positive integers, got {value}", "The input shape per example, channels last."),
   MEX3016: e("constant expressions are integers; '{op}' of {left} and {right} is not an integer", "Constant arithmetic is integer arithmetic.", "use `//`-free integer values, or write the literal"),
+  MEX3017: e("{data} cannot feed the model input {input}: {problem}", "Built-in datasets fix the example shape: synthetic renders [H, W, 1|3] images (8..256 pixels) or square images flattened into [S*S] / [S*S*3] vectors; fashion_mnist is 28x28x1 images or [784] vectors.", "{fix}"),
+  MEX3018: e("{data} has {supported} classes, but the model has {classes}", "The model's classes must match the dataset's labels.", "{fix}"),
   MEX3901: w("dropout with rate 0 does nothing", "A dropout layer with rate 0 is an identity.", "remove it or set a rate in (0, 1)"),
   MEX3902: w("exit '{name}' costs {percent}% of the next exit '{next}' ({macs} vs {nextMacs} MACs)", "An exit that costs almost as much as the next one saves little compute.", "move it after an earlier stage or make its head cheaper"),
   MEX3903: w("distillation weight is 0: the distill section has no effect", "With C = 0 the objective is the exit-wise loss.", "remove the distill section for exit-wise training"),

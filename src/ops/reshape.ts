@@ -24,7 +24,7 @@ export const flatten: LayerDef<"flatten"> = {
 export const dropout: LayerDef<"dropout"> = {
   name: "dropout",
   op: "dropout",
-  doc: "Zeroes inputs with probability rate during training (identity at inference).",
+  doc: "Zeroes inputs with probability rate during training (identity at inference); masks follow (seed, layer, step), so runs repeat.",
   params: [{ name: "rate", doc: "drop probability in [0, 1)", positional: true, default: "0.5" }],
   resolve: (reader) => ({ rate: reader.number("rate", 0.5, { ge: 0, lt: 1 }) }),
   infer: (_args, inShape) => ok(inShape),

@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelIR } from "../ir/model.js";
 import { buildModel } from "../backends/tfjs/build.js";
+import { setDropoutStep } from "../backends/tfjs/layers/index.js";
 import { predictProbs, top1 } from "../backends/tfjs/predict.js";
 import { saveModel } from "../backends/tfjs/io.js";
 import { loadDataset, type Dataset, type Split } from "../data/dataset.js";
@@ -146,7 +147,9 @@ export async function train(ir: ModelIR, options: TrainOptions): Promise<TrainRe
       const sums = { loss: 0, classification: 0, distillation: 0, examples: 0 };
       for (let b = 0; b < batches.length; b++) {
         const batch = gatherBatch(pool, batches[b]!);
-        const images = ir.train.augment.length > 0 ? augmentBatch(batch.images, batch.count, ir.input, ir.train.augment, rng) : batch.images;
+        const images = ir.train.augment.length > 0 ? augmentBatch(batch.images, batch.count, data.shape, ir.train.augment, rng) : batch.images;
+        // Dropout masks follow the global step, so a resumed run draws the same masks as an uninterrupted one.
+        setDropoutStep(model, epoch * batches.length + b);
         const step = trainStep(model, optimizer, images, batch.labels, ir.input, {
           teachers,
           weight,

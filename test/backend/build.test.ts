@@ -44,7 +44,7 @@ describe("buildModel on the all-ops fixture", () => {
     expect(cls("s1/relu6")).toBe("ReLU");
     expect(cls("s2/residual")).toBe("Add");
     expect(cls("s3/concat")).toBe("Concatenate");
-    expect(cls("e2/dropout")).toBe("Dropout");
+    expect(cls("e2/dropout")).toBe("MexDropout");
     expect(cls("s3/avgpool")).toBe("AveragePooling2D");
     expect(cls("e1")).toBe("Activation");
   });

@@ -81,9 +81,17 @@ describe("synthetic pools", () => {
       expect(pool.images.length).toBe(classes * shape[0] * shape[1] * shape[2]);
     }
     expect(() => syntheticPool(1, [4, 4, 1], 2, "train", 1)).toThrow(DataError);
-    expect(() => syntheticPool(1, [28, 28, 2], 2, "train", 1)).toThrow("1- or 3-channel");
+    expect(() => syntheticPool(1, [28, 28, 2], 2, "train", 1)).toThrow("1 or 3 channels");
     expect(() => syntheticPool(1, [28, 28, 1], 1, "train", 1)).toThrow("2..216 classes");
-    expect(() => syntheticPool(1, [784], 10, "train", 1)).toThrow("[H, W, C]");
+    expect(() => syntheticPool(1, [50], 10, "train", 1)).toThrow("50 is neither");
+    expect(() => syntheticPool(1, [4, 4, 4, 1], 10, "train", 1)).toThrow("[H, W, C]");
+  });
+
+  it("a vector input gets the square image it flattens, byte for byte", () => {
+    const grey = syntheticPool(1, [784], 10, "test", 2);
+    expect(grey.shape).toEqual([28, 28, 1]);
+    expect(grey.images).toEqual(syntheticPool(1, [28, 28, 1], 10, "test", 2).images);
+    expect(syntheticPool(1, [192], 10, "test", 1).shape).toEqual([8, 8, 3]);
   });
 
   it("generate thousands of 28x28 images quickly", () => {

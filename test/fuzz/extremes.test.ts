@@ -67,8 +67,8 @@ const CASES: { name: string; text: () => string; code?: string; boundMs?: number
   { name: "a 1 MB string", text: () => withConstant(`"${"s".repeat(1_000_000)}"`) },
   { name: "a 1 MB number", text: () => withConstant("9".repeat(1_000_000)) },
   { name: "a 1 MB unterminated comment", text: () => "model m { /*" + "*".repeat(1_000_000) },
-  { name: "5 MB valid-syntax spec", text: () => bigSpec(5_000_000), boundMs: 10_000 },
-  { name: "5 MB of garbage tokens", text: () => "model m { " + "} ) ] = , ".repeat(500_000), boundMs: 10_000 },
+  { name: "5 MB valid-syntax spec", text: () => bigSpec(5_000_000), boundMs: 30_000 },
+  { name: "5 MB of garbage tokens", text: () => "model m { " + "} ) ] = , ".repeat(500_000), boundMs: 30_000 },
 ];
 
 describe("extreme inputs", () => {
@@ -77,7 +77,9 @@ describe("extreme inputs", () => {
   for (const c of CASES) {
     it(`${c.name}: invariants hold`, () => {
       const text = c.text();
-      const outcome = checkInvariants(text, c.boundMs ?? (text.length >= 100_000 ? 10_000 : 2000));
+      // Bounds catch hangs and super-linear blow-ups, not speed (bench/check-speed.ts measures that):
+      // about 3x the quiet-machine time, so two trainings running beside the tests do not trip them.
+      const outcome = checkInvariants(text, c.boundMs ?? (text.length >= 100_000 ? 20_000 : 5000));
       console.log(`${c.name}: ${(text.length / 1e6).toFixed(2)} MB checked in ${outcome.ms.toFixed(0)} ms, ${outcome.errors} errors`);
       expect(outcome.problems).toEqual([]);
       if (c.code) expect(checkSource(text, "x.mex").diagnostics.map((d) => d.code)).toContain(c.code);

@@ -14,10 +14,11 @@
  * Initialisation is a pure function of (seed, layer name): conv and dense kernels are he-normal
  * with a per-layer seed, biases zero, batch norm gamma 1 / beta 0 / mean 0 / variance 1. The random
  * numbers come from tfjs-core's seeded JS generator, so weights do not depend on the backend.
+ * Dropout (MexDropout) draws its masks from (seed, layer name, training step) the same way.
  */
 import * as tf from "@tensorflow/tfjs";
 import { allNodes, type LayerNode, type ModelIR, type OpNode, type OpNodeOf, type Shape } from "../../ir/model.js";
-import { Gelu, MexConv2D } from "./layers/index.js";
+import { Gelu, MexConv2D, MexDropout } from "./layers/index.js";
 
 /** Name of the model's single input layer. */
 export const INPUT_NAME = "input";
@@ -179,8 +180,8 @@ export function createOpLayer(node: OpNode, seed: number): tf.layers.Layer {
     case "flatten":
       return tf.layers.flatten({ name });
     case "dropout":
-      // No seed: a seeded tfjs dropout draws the same mask at every step.
-      return tf.layers.dropout({ rate: node.args.rate, name });
+      // Not tf.layers.dropout: unseeded it breaks "same seed, same numbers"; seeded it repeats one mask.
+      return new MexDropout({ rate: node.args.rate, seed: layerSeed(seed, name), name });
   }
 }
 
