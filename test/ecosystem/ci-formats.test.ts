@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { ALL_CODES, CODES } from "../../src/diagnostics/codes.js";

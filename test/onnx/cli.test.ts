@@ -75,7 +75,7 @@ describe("mex export SPEC", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("thresholds e1>=0.6 e2>=closed e3>=0");
     const model = decodeModel(readFileSync(out));
-    expect(model.graph!.output.map((o) => o.name)).toEqual(["probs", "exit_index"]);
+    expect(model.graph!.output!.map((o) => o.name)).toEqual(["probs", "exit_index"]);
     expect(Number(model.opsetImport[0]!.version)).toBe(17);
   });
 

@@ -88,7 +88,7 @@ describe("early-exit ONNX graph", () => {
       expect(maxAbsDiff(r.probs, probs[i]![1]!)).toBeLessThan(1e-5);
     });
     const model = decodeModel(exportOnnx(ir, weights, { producerVersion: "test", earlyExit: { thresholds } }));
-    expect(model.graph!.initializer.some((t) => t.name.startsWith("e1/"))).toBe(false);
+    expect(model.graph!.initializer!.some((t) => t.name!.startsWith("e1/"))).toBe(false);
   });
 
   it("opset 18 (ReduceMax axes became an input) behaves the same", async () => {
@@ -100,16 +100,16 @@ describe("early-exit ONNX graph", () => {
   it("is a batch-1 graph with nested Ifs, and says so", () => {
     const model = decodeModel(exportOnnx(ir, weights, { producerVersion: "test", earlyExit: { thresholds: [0.5, 0.5, 0] } }));
     const graph = model.graph!;
-    expect(graph.input[0]!.type!.tensorType!.shape!.dim.map((d) => Number(d.dimValue))).toEqual([1, 28, 28, 1]);
-    expect(graph.output.map((o) => o.name)).toEqual(["probs", "exit_index"]);
+    expect(graph.input![0]!.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue))).toEqual([1, 28, 28, 1]);
+    expect(graph.output!.map((o) => o.name)).toEqual(["probs", "exit_index"]);
     expect(model.docString).toContain("BATCH SIZE 1");
-    const outerIf = graph.node.find((n) => n.opType === "If")!;
+    const outerIf = graph.node!.find((n) => n.opType === "If")!;
     expect(outerIf.name).toBe("e1/if");
-    const elseBranch = outerIf.attribute.find((a) => a.name === "else_branch")!.g!;
-    expect(elseBranch.node.filter((n) => n.opType === "If").map((n) => n.name)).toEqual(["e2/if"]);
+    const elseBranch = outerIf.attribute!.find((a) => a.name === "else_branch")!.g!;
+    expect(elseBranch.node!.filter((n) => n.opType === "If").map((n) => n.name)).toEqual(["e2/if"]);
     // Stage 2 runs only in the else branch, stage 1 only in the main graph.
-    expect(graph.node.some((n) => n.name.startsWith("s2/"))).toBe(false);
-    expect(elseBranch.node.some((n) => n.name === "s2/conv")).toBe(true);
+    expect(graph.node!.some((n) => n.name!.startsWith("s2/"))).toBe(false);
+    expect(elseBranch.node!.some((n) => n.name === "s2/conv")).toBe(true);
     const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
     expect(JSON.parse(meta["mex.thresholds"]!)).toEqual({ e1: 0.5, e2: 0.5, e3: 0 });
     // Stopping at e2 has run e1's head too: s1+s2 backbone + both heads.

@@ -36,7 +36,7 @@ export function randomisedModel(ir: ModelIR, seed = 1): tf.LayersModel {
     if (layer.weights.length === 0) continue;
     const values = layer.weights.map((variable, i) => {
       const role = variable.originalName.slice(variable.originalName.lastIndexOf("/") + 1);
-      const n = variable.shape.reduce((a, b) => a * (b ?? 1), 1);
+      const n = (variable.shape as number[]).reduce((a, b) => a * b, 1);
       const shape = variable.shape as number[];
       k++;
       switch (role) {

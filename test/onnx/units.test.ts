@@ -161,10 +161,10 @@ describe("model proto", () => {
     expect(JSON.parse(meta["mex.exits"]!)).toEqual(["e1", "e2", "e3"]);
     expect(JSON.parse(meta["mex.exit_macs"]!)).toEqual({ e1: ir.exits[0]!.cumulativeMacs, e2: ir.exits[1]!.cumulativeMacs, e3: ir.exits[2]!.cumulativeMacs });
     expect(meta.extra).toBe("x");
-    expect(model.graph!.input[0]!.type!.tensorType!.shape!.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual(["N", 16, 16, 1]);
-    expect(model.graph!.output.map((o) => o.name)).toEqual(["logits_e1", "logits_e2", "logits_e3"]);
+    expect(model.graph!.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(["N", 16, 16, 1]);
+    expect(model.graph!.output!.map((o) => o.name)).toEqual(["logits_e1", "logits_e2", "logits_e3"]);
     // Node names come from IR names.
-    expect(model.graph!.node.map((n) => n.name).slice(0, 4)).toEqual(["input/nchw", "s1/conv", "s1/bn", "s1/relu"]);
+    expect(model.graph!.node!.map((n) => n.name).slice(0, 4)).toEqual(["input/nchw", "s1/conv", "s1/bn", "s1/relu"]);
   });
 
   it("ir_version follows the opset", () => {
