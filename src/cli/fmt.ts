@@ -29,7 +29,7 @@ export interface FmtOptions {
 export function registerFmt(program: Command, io: Io, setCode: (code: number) => void): void {
   program
     .command("fmt")
-    .description("format spec files canonically (comments kept); prints the result for one file unless --check or --write (exit 0: formatted, 1: unformatted or syntax errors, 2: usage)")
+    .description("format spec files canonically (comments and LF/CRLF line endings kept); prints the result for one file unless --check or --write (exit 0: formatted, 1: unformatted or syntax errors, 2: usage)")
     .argument("<files...>", ".mex spec files ('-' reads standard input)")
     .option("--check", "do not write; exit 1 and print a unified diff for each file that is not formatted", false)
     .option("--write", "rewrite files in place (atomically)", false)

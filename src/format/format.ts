@@ -15,7 +15,7 @@
  *   next item. A comment in a place the layout has no slot for (inside an argument list, between
  *   `exit` and its name, ...) makes the printer keep that construct's source text verbatim.
  *
- * The formatter refuses files with syntax errors, and checks its own output (it parses, the syntax tree
+ * Line endings follow the file's first line break (LF or CRLF). The formatter refuses files with syntax errors, and checks its own output (it parses, the syntax tree
  * is unchanged, every comment is kept) before returning it, so it can never lose content.
  */
 import type { Span } from "../ir/model.js";
@@ -53,7 +53,16 @@ export function formatSource(text: string, file = "<input>", options: FormatOpti
     problem = (error as Error).message;
   }
   if (problem) return { ok: false, diagnostics: [], reason: "internal", message: `internal formatter error (output not written): ${problem}` };
+  if (lineEnding(text) === "\r\n") out = out.replace(/\r\n|\r|\n/g, "\r\n");
   return { ok: true, text: out, changed: out !== text };
+}
+
+/**
+ * The file's line ending, taken from its first line break (prettier's `endOfLine: "auto"`): a CRLF
+ * checkout stays CRLF, so `mex fmt --check` does not fail every file of a Windows working tree.
+ */
+function lineEnding(text: string): "\n" | "\r\n" {
+  return text.match(/\r\n|\r|\n/)?.[0] === "\r\n" ? "\r\n" : "\n";
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -54,6 +54,15 @@ describe("canonical style", () => {
     );
   });
 
+  it("keeps the file's line ending: CRLF stays CRLF (also inside block comments), LF stays LF", () => {
+    const lf = "model m {\n  /* two\n     lines */\n  input [8, 8, 1]\n  classes 3  // n\n}\n";
+    const crlf = lf.replace(/\n/g, "\r\n");
+    expect(formatSource(crlf)).toEqual({ ok: true, text: crlf, changed: false });
+    expect(formatSource(lf)).toEqual({ ok: true, text: lf, changed: false });
+    const messy = "model m {\r\n    input [8,8,1]\n  classes 3\r\n}";
+    expect(fmt(messy)).toBe("model m {\r\n  input [8, 8, 1]\r\n  classes 3\r\n}\r\n");
+  });
+
   it("breaks a block that does not fit in the width: one layer per line", () => {
     const input = "model m {\n  backbone {\n    stage s1 { conv(32, kernel=3) bn relu conv(32, kernel=3) bn relu maxpool(2) }\n  }\n}\n";
     expect(fmt(input, 60)).toBe(
@@ -219,7 +228,8 @@ describe("mutation corpus", () => {
   it("whitespace changes of the same shape give identical output", () => {
     fc.assert(
       fc.property(respacedArb, ({ spec, text }) => {
-        expect(fmt(text)).toBe(fmt(spec.text));
+        // Line endings follow the file's first break (tested below), the rest must be identical.
+        expect(fmt(text).replace(/\r\n/g, "\n")).toBe(fmt(spec.text));
       }),
       { seed: 8, numRuns: 60 },
     );
