@@ -6,7 +6,7 @@
  * new subset and a new initialisation).
  *
  *   npm run experiment:paper                 # the full grid (see SETTINGS), resumable: finished runs are kept
- *   npm run experiment:paper -- --quick      # 1 seed, 60 images per class only
+ *   npm run experiment:paper -- --quick      # 1 seed, 60 images per class only; table in <out>/quick-results
  *   options: --jobs N (parallel trainings; default 2 = both cores), --out DIR, --epochs N (default 30)
  *
  * Writes experiments/paper-claim/results/{results.json,table.md,accuracy-vs-macs.svg,.png} and docs/results.md.
@@ -282,7 +282,8 @@ async function main(): Promise<void> {
   if (done.length === 0) throw new Error("no completed runs to report yet");
   const summaries = await Promise.all(done.map(summarise));
   const spec = JSON.parse(await readFile(join(done[0]!.dir, "run.json"), "utf8")) as { exits: { name: string; cumulativeMacs: number }[] };
-  const resultsDir = join(HERE, "results");
+  // --quick is a smoke run: its table must not replace the committed results of the full grid.
+  const resultsDir = args.quick ? join(args.out, "quick-results") : join(HERE, "results");
   await mkdir(resultsDir, { recursive: true });
   const md = table(summaries, plan, spec.exits);
   const [svgPath, pngPath] = await plot(summaries, plan, spec.exits, resultsDir);
