@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { StagedModels } from "../backends/tfjs/stages.js";
-import type { ImageSet } from "../backends/tfjs/predict.js";
+import { predictProbs, type ImageSet } from "../backends/tfjs/predict.js";
 import type { DynamicPoint } from "./types.js";
 
 export interface EarlyExitResult {
@@ -177,38 +177,9 @@ export interface MeasureOptions {
 }
 
 /**
- * The baseline: the full network on every example, batch by batch — `model.predict` (every stage and
- * every exit) and each exit's softmax downloaded, as a simulated evaluation does.
- */
-export function predictFull(model: tf.LayersModel, data: ImageSet, shape: readonly number[], batchSize = 256): Float32Array[] {
-  const pixels = shape.reduce((a, b) => a * b, 1);
-  const out: Float32Array[][] = [];
-  for (let start = 0; start < data.count; start += batchSize) {
-    const n = Math.min(batchSize, data.count - start);
-    const probs = tf.tidy(() => {
-      const x = tf.tensor(data.images.subarray(start * pixels, (start + n) * pixels), [n, ...shape]);
-      const logits = model.predict(x, { batchSize: n }) as tf.Tensor | tf.Tensor[];
-      return (Array.isArray(logits) ? logits : [logits]).map((l) => tf.softmax(l));
-    });
-    out.push(probs.map((p) => p.dataSync() as Float32Array));
-    probs.forEach((p) => p.dispose());
-  }
-  return out.length === 0 ? [] : out[0]!.map((_, m) => concatArrays(out.map((b) => b[m]!)));
-}
-
-function concatArrays(parts: readonly Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
-}
-
-/**
- * Time the driver against `predictFull` (full network, every exit's softmax downloaded) on the same
- * images with the same batch size, alternating the two, after one untimed warm-up of each.
+ * Time the driver against `predictProbs` (the full network on every example, every exit's softmax
+ * downloaded, as a simulated evaluation does) on the same images with the same batch size,
+ * alternating the two, after one untimed warm-up of each.
  */
 export function measureSpeed(
   model: tf.LayersModel,
@@ -221,7 +192,7 @@ export function measureSpeed(
   const repeats = Math.max(1, opts.repeats ?? 5);
   const batchSize = opts.batchSize ?? 256;
   let result = earlyExit(staged, data, shape, thresholds, { batchSize });
-  predictFull(model, data, shape, batchSize);
+  predictProbs(model, data, shape, batchSize);
   const driverRuns: number[] = [];
   const fullRuns: number[] = [];
   for (let r = 0; r < repeats; r++) {
@@ -229,7 +200,7 @@ export function measureSpeed(
     result = earlyExit(staged, data, shape, thresholds, { batchSize });
     driverRuns.push(performance.now() - t0);
     t0 = performance.now();
-    predictFull(model, data, shape, batchSize);
+    predictProbs(model, data, shape, batchSize);
     fullRuns.push(performance.now() - t0);
   }
   const driverMs = median(driverRuns);

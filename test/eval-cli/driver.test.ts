@@ -10,11 +10,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/backends/tfjs/backend.js";
 import { buildModel } from "../../src/backends/tfjs/build.js";
 import { buildStagedModels, type StagedModels } from "../../src/backends/tfjs/stages.js";
+import { predictProbs } from "../../src/backends/tfjs/predict.js";
 import { checkSource } from "../../src/check/index.js";
 import { loadDataset, type Dataset } from "../../src/data/dataset.js";
 import type { ModelIR } from "../../src/ir/model.js";
 import { exitCostIfStopAt, exitInfos, fullNetworkMacs, splitOutputs } from "../../src/eval/collect.js";
-import { defaultMeasurePoint, earlyExit, executedMacs, gatherRows, measureSpeed, median, predictFull } from "../../src/eval/driver.js";
+import { defaultMeasurePoint, earlyExit, executedMacs, gatherRows, measureSpeed, median } from "../../src/eval/driver.js";
 import type { DynamicPoint } from "../../src/eval/types.js";
 import { applyThresholds, dynamic, splitView } from "../../src/eval/dynamic.js";
 
@@ -90,14 +91,14 @@ for (const backend of ["cpu", "wasm"] as const) {
       expect(Array.from(new Set(r.exitOf))).toEqual([2]);
     });
 
-    it("gatherRows picks rows in order; predictFull is predictProbs in big batches", () => {
+    it("gatherRows picks rows in order; the timing baseline (predictProbs, batch 64) equals the evaluation's outputs", () => {
       const h = tf.tensor(Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => i), [4, 2, 3]);
       const g = gatherRows(h, [3, 1]);
       expect(g.shape).toEqual([2, 2, 3]);
       expect(Array.from(g.dataSync())).toEqual([18, 19, 20, 21, 22, 23, 6, 7, 8, 9, 10, 11]);
       g.dispose();
       h.dispose();
-      const full = predictFull(model, data.test, ir.input, 64);
+      const full = predictProbs(model, data.test, ir.input, 64);
       const probs = splitOutputs(model, data.test, ir).probs;
       expect(full).toHaveLength(3);
       full.forEach((p, m) => {
