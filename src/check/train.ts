@@ -8,6 +8,7 @@ import type { ArgReader, ParamSpec } from "./args.js";
 import { readInt } from "./args.js";
 import { readEntries, readVariant, type OptionSpec, type Variant } from "./sections.js";
 import { describe, type Env, type Value } from "./values.js";
+import { formatShape } from "../ops/index.js";
 
 export const DEFAULT_FASHION_DIR = "/usr/share/datasets/fashion-mnist";
 
@@ -157,7 +158,7 @@ function checkDataFitsModel(kind: string, span: Span, ctx: TrainContext): void {
   if (kind === "synthetic") {
     if (input) {
       const image = syntheticImageShape(input);
-      if (isShapeProblem(image)) ctx.bag.report("MEX3017", span, { data: "synthetic", input: fmtShape(input), problem: image.problem, fix: image.fix });
+      if (isShapeProblem(image)) ctx.bag.report("MEX3017", span, { data: "synthetic", input: formatShape(input), problem: image.problem, fix: image.fix });
     }
     if (classes != null && syntheticClassesProblem(classes)) {
       ctx.bag.report("MEX3018", span, { data: "synthetic", supported: `2..${SYNTHETIC_MAX_CLASSES}`, classes, fix: `use at most ${SYNTHETIC_MAX_CLASSES} classes` });
@@ -165,15 +166,13 @@ function checkDataFitsModel(kind: string, span: Span, ctx: TrainContext): void {
   } else if (kind === "fashion_mnist") {
     const [h, w, c] = FASHION_MNIST_IMAGE;
     if (input && !inputTakes(input, FASHION_MNIST_IMAGE)) {
-      ctx.bag.report("MEX3017", span, { data: "fashion_mnist", input: fmtShape(input), problem: `its examples are ${h}x${w}x${c} images`, fix: `use input [${h}, ${w}, ${c}], or [${h * w * c}] for flattened images` });
+      ctx.bag.report("MEX3017", span, { data: "fashion_mnist", input: formatShape(input), problem: `its examples are ${h}x${w}x${c} images`, fix: `use input [${h}, ${w}, ${c}], or [${h * w * c}] for flattened images` });
     }
     if (classes != null && classes !== FASHION_MNIST_CLASSES) {
       ctx.bag.report("MEX3018", span, { data: "fashion_mnist", supported: String(FASHION_MNIST_CLASSES), classes, fix: `use classes ${FASHION_MNIST_CLASSES}` });
     }
   }
 }
-
-const fmtShape = (shape: Shape): string => `[${shape.join(", ")}]`;
 
 function readAugment(value: Value | undefined, ctx: TrainContext): AugmentIR[] {
   if (value === undefined || value.kind === "bad") return [];
