@@ -13,6 +13,13 @@ export const DISTILL_OPTIONS: readonly OptionSpec[] = [
   { name: "temperature", doc: "tau: a constant (4), adaptive(start, confidence, factor) (the paper's Algorithm 1) or linear(from, to) over epochs", default: "adaptive(start=1, confidence=0.5, factor=1.05)" },
 ];
 
+/** The named teacher-set modes, for editor completion; `readTeachers` builds their sets. */
+export const TEACHER_MODES: readonly { name: "last" | "later" | "none"; doc: string }[] = [
+  { name: "last", doc: "the last exit teaches every earlier exit" },
+  { name: "later", doc: "every later exit teaches each earlier exit" },
+  { name: "none", doc: "no teachers: exit-wise training" },
+];
+
 export const TEMPERATURE_VARIANTS: readonly Variant[] = [
   {
     name: "adaptive",
@@ -109,7 +116,7 @@ function readTeachers(value: Value | undefined, exits: readonly ExitRef[], bag: 
     last: () => exits.map((_, m) => (m < last ? [last] : [])),
     later: () => exits.map((_, m) => Array.from({ length: last - m }, (_, k) => m + 1 + k)),
     none: () => exits.map(() => []),
-  };
+  } satisfies Record<(typeof TEACHER_MODES)[number]["name"], () => number[][]>;
   if (value === undefined || value.kind === "bad") return { mode: "last", teachers: byMode.last() };
   if (value.kind === "sym" && value.name in byMode) {
     const mode = value.name as keyof typeof byMode;

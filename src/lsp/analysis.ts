@@ -13,7 +13,7 @@ import { CODES } from "../diagnostics/codes.js";
 import { LAYERS, BLOCKS } from "../ops/index.js";
 import { formatShape } from "../ops/types.js";
 import { formatCount } from "../check/model.js";
-import { DISTILL_OPTIONS, TEMPERATURE_VARIANTS } from "../check/distill.js";
+import { DISTILL_OPTIONS, TEACHER_MODES, TEMPERATURE_VARIANTS } from "../check/distill.js";
 import { TRAIN_OPTIONS, DATA_VARIANTS, AUGMENT_VARIANTS, OPTIMIZER_VARIANTS, SCHEDULE_VARIANTS } from "../check/train.js";
 import { tokenize, type MexToken } from "../syntax/parse.js";
 
@@ -309,12 +309,6 @@ const PARAM_VALUES: Record<string, readonly string[]> = {
   test_per_class: ["all"],
 };
 
-const TEACHER_VALUES: readonly { name: string; doc: string }[] = [
-  { name: "last", doc: "the last exit teaches every earlier exit" },
-  { name: "later", doc: "every later exit teaches each earlier exit" },
-  { name: "none", doc: "no teachers: exit-wise training" },
-];
-
 const MODEL_KEYWORDS: readonly { name: string; doc: string; insert: string }[] = [
   { name: "input", doc: "input shape per example: [height, width, channels] or [features]", insert: "input " },
   { name: "classes", doc: "number of classes", insert: "classes " },
@@ -435,7 +429,7 @@ function sectionCompletions(section: string, tokens: readonly MexToken[], open: 
     const options = SECTION_OPTIONS[section] ?? [];
     return options.map((o) => ({ label: o.name, kind: KIND.field, detail: `${section} ${o.name} (default ${o.default})`, documentation: o.doc, insertText: `${o.name}: ` }));
   }
-  if (section === "distill" && key === "teachers") return [...TEACHER_VALUES.map((t) => ({ label: t.name, kind: KIND.value, documentation: t.doc })), { label: "{ e1 <- [e2] }", kind: KIND.value, insertText: "{  }", documentation: "explicit teacher sets" }];
+  if (section === "distill" && key === "teachers") return [...TEACHER_MODES.map((t) => ({ label: t.name, kind: KIND.value, documentation: t.doc })), { label: "{ e1 <- [e2] }", kind: KIND.value, insertText: "{  }", documentation: "explicit teacher sets" }];
   const variants = VALUE_VARIANTS[`${section}.${key}`];
   if (variants) return variantCompletions(variants);
   return constantCompletions(ast);
