@@ -79,7 +79,7 @@ export class NumericalError extends Error {
     value: number,
     readonly quantity: "loss" | "weights" = "loss",
   ) {
-    const where = batch < 0 ? `in epoch ${epoch + 1}` : `at epoch ${epoch + 1}, batch ${batch + 1}`;
+    const where = `at epoch ${epoch + 1}, batch ${batch + 1}`;
     const what = quantity === "loss" ? `loss became ${value} ${where}` : `the weights became ${value} ${where} (the loss was still finite)`;
     super(`${what}; training stopped and the last checkpoint was kept`);
     this.name = "NumericalError";
