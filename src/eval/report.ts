@@ -123,10 +123,10 @@ export interface FormatOptions {
   readonly anytimeSplit?: "val" | "test";
 }
 
-/** Keep the tables the caller asked for; tables come in SECTIONS order. */
-function pickSections(tables: TableData[], opts: FormatOptions): TableData[] {
+/** The tables the caller asked for, always in SECTIONS order. */
+function pickSections(tables: Record<ReportSection, TableData>, opts: FormatOptions): TableData[] {
   const wanted = opts.sections ?? SECTIONS;
-  return tables.filter((_, i) => wanted.includes(SECTIONS[i]!));
+  return SECTIONS.filter((section) => wanted.includes(section)).map((section) => tables[section]);
 }
 
 function costNote(report: EvalReport): string {
@@ -135,7 +135,7 @@ function costNote(report: EvalReport): string {
     : "cost of stopping at exit m = that exit's cumulative MACs (no path cost given)";
 }
 
-function singleRunTables(report: EvalReport, none: string, opts: FormatOptions): TableData[] {
+function singleRunTables(report: EvalReport, none: string, opts: FormatOptions): Record<ReportSection, TableData> {
   const anytimeTable: TableData = {
     title: `Anytime (${opts.anytimeSplit ?? "test"}): each exit alone, and the running ensemble of exits 1..m`,
     head: ["exit", "MACs", "top-1 %", "top-5 %", "ens top-1 %", "ens top-5 %"],
@@ -167,7 +167,7 @@ function singleRunTables(report: EvalReport, none: string, opts: FormatOptions):
     ]),
     note: costNote(report),
   };
-  return [anytimeTable, budgetTable, dynamicTable];
+  return { anytime: anytimeTable, budget: budgetTable, dynamic: dynamicTable };
 }
 
 /** MAC budgets at which the compare table reads each run's dynamic frontier: every exit cost of every run. */
@@ -176,7 +176,7 @@ function comparisonBudgets(runs: readonly LabelledReport[]): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
-function compareTables(runs: readonly LabelledReport[], none: string, opts: FormatOptions): TableData[] {
+function compareTables(runs: readonly LabelledReport[], none: string, opts: FormatOptions): Record<ReportSection, TableData> {
   const groups = (span: number): [string, number][] => runs.map((r) => [r.label, span]);
   const exitCount = Math.max(...runs.map((r) => r.report.exits.length));
   const anytimeTable: TableData = {
@@ -212,7 +212,7 @@ function compareTables(runs: readonly LabelledReport[], none: string, opts: Form
       ...runs.map((r) => pct(accuracyAtBudget(r.report.dynamic.frontier, b), none)),
     ]),
   };
-  return [anytimeTable, budgetTable, dynamicTable];
+  return { anytime: anytimeTable, budget: budgetTable, dynamic: dynamicTable };
 }
 
 // ---------------------------------------------------------------- renderers
